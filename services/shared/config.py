@@ -1,0 +1,220 @@
+"""The YAML configuration file: merchants, sources, detection, receivers and routes, validated with named keys."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jsonschema
+import yaml
+
+from services.shared.errors import ConfigError
+from services.shared.schemas import load_schema
+from services.shared.settings import Secret
+
+SENSITIVITY_PRESETS = ("sensitive", "balanced", "strict")
+
+
+@dataclass(frozen=True)
+class Merchant:
+    id: str
+    name: str
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One poll loop: a merchant's account or location on one platform."""
+
+    id: str
+    merchant_id: str
+    platform: str
+    base_url: str | None = None
+    poll_interval_seconds: float = 60.0
+    timezone: str = "UTC"
+    backfill_hours: float = 168.0
+    credentials: Mapping[str, Secret] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key_path(self) -> str:
+        return f"sources[id={self.id}]"
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    preset: str = "balanced"
+    bucket_seconds: int = 900
+    baseline_half_life_buckets: float = 96.0
+    min_negative: int = 5
+    resolve_after_quiet_buckets: int = 4
+    negative_threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    """A named destination. `settings` holds the type-specific keys; the alerter's notifier factory checks them."""
+
+    name: str
+    type: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    """A node of the routing tree: first matching child wins unless it says `continue`."""
+
+    receivers: tuple[str, ...] = ()
+    match: Mapping[str, str] = field(default_factory=dict)
+    continue_matching: bool = False
+    routes: tuple[RouteConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    merchants: tuple[Merchant, ...]
+    sources: tuple[SourceConfig, ...] = ()
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    receivers: tuple[ReceiverConfig, ...] = ()
+    route: RouteConfig = field(default_factory=RouteConfig)
+
+    def merchant(self, merchant_id: str) -> Merchant:
+        for merchant in self.merchants:
+            if merchant.id == merchant_id:
+                return merchant
+        raise KeyError(merchant_id)
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a YAML config file; every error names the file and the bad key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return parse_config(document, env)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def parse_config(document: Any, env: Mapping[str, str] | None = None) -> Config:
+    """Validate a decoded config document against schemas/config.v1.json and cross-check its references."""
+    environment = os.environ if env is None else env
+    validator = jsonschema.Draft7Validator(load_schema("config.v1"))
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = _key_path(first.absolute_path)
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise ConfigError(f"{where}: {first.message}{more}")
+
+    merchants = tuple(
+        Merchant(
+            id=m["id"],
+            name=m.get("name", m["id"]),
+            timezone=_timezone(m.get("timezone", "UTC"), f"merchants[{i}].timezone"),
+        )
+        for i, m in enumerate(document["merchants"])
+    )
+    _unique([m.id for m in merchants], "merchants", "id")
+    merchant_ids = {m.id for m in merchants}
+
+    sources = []
+    for i, raw in enumerate(document.get("sources", [])):
+        where = f"sources[{i}]"
+        if raw["merchant"] not in merchant_ids:
+            raise ConfigError(f"{where}.merchant: unknown merchant {raw['merchant']!r}")
+        sources.append(
+            SourceConfig(
+                id=raw["id"],
+                merchant_id=raw["merchant"],
+                platform=raw["platform"],
+                base_url=raw.get("base_url"),
+                poll_interval_seconds=float(raw.get("poll_interval_seconds", 60.0)),
+                timezone=_timezone(raw.get("timezone", "UTC"), f"{where}.timezone"),
+                backfill_hours=float(raw.get("backfill_hours", 168.0)),
+                credentials={
+                    name: _secret(value, f"{where}.credentials.{name}", environment)
+                    for name, value in raw.get("credentials", {}).items()
+                },
+                options=dict(raw.get("options", {})),
+            )
+        )
+    _unique([s.id for s in sources], "sources", "id")
+
+    detection_raw = document.get("detection", {})
+    detection = DetectionConfig(**detection_raw)
+
+    receivers = []
+    for i, raw in enumerate(document.get("receivers", [])):
+        where = f"receivers[{i}]"
+        settings = {k: v for k, v in raw.items() if k not in {"name", "type"} and not k.endswith("_secret")}
+        secrets = {k: _secret(v, f"{where}.{k}", environment) for k, v in raw.items() if k.endswith("_secret")}
+        receivers.append(ReceiverConfig(name=raw["name"], type=raw["type"], settings=settings, secrets=secrets))
+    _unique([r.name for r in receivers], "receivers", "name")
+    receiver_names = {r.name for r in receivers}
+
+    route = _route(document.get("route", {"receivers": sorted(receiver_names)}), "route", receiver_names)
+    return Config(
+        merchants=merchants,
+        sources=tuple(sources),
+        detection=detection,
+        receivers=tuple(receivers),
+        route=route,
+    )
+
+
+def _route(raw: Mapping[str, Any], where: str, receiver_names: set[str]) -> RouteConfig:
+    for j, name in enumerate(raw.get("receivers", [])):
+        if name not in receiver_names:
+            raise ConfigError(f"{where}.receivers[{j}]: unknown receiver {name!r}")
+    return RouteConfig(
+        receivers=tuple(raw.get("receivers", [])),
+        match=dict(raw.get("match", {})),
+        continue_matching=bool(raw.get("continue", False)),
+        routes=tuple(
+            _route(child, f"{where}.routes[{k}]", receiver_names) for k, child in enumerate(raw.get("routes", []))
+        ),
+    )
+
+
+def _secret(value: Any, where: str, env: Mapping[str, str]) -> Secret:
+    if isinstance(value, str):
+        return Secret(value)
+    name = value["env"]
+    found = env.get(name)
+    if not found:
+        raise ConfigError(f"{where}: environment variable {name} is not set")
+    return Secret(found)
+
+
+def _timezone(name: str, where: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: unknown time zone {name!r}") from None
+    return name
+
+
+def _unique(values: list[str], section: str, key: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise ConfigError(f"{section}[{i}].{key}: duplicate {key} {value!r}")
+        seen.add(value)
+
+
+def _key_path(path: Any) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"

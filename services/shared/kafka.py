@@ -1,0 +1,208 @@
+"""Kafka through aiokafka only: topic creation, a batch producer that waits for acks, a manual-commit batch consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+
+from services.shared.errors import Reason, TransientError
+from services.shared.logging import get_logger
+
+log = get_logger("stormwatch.kafka")
+
+PartitionsCallback = Callable[[Sequence[TopicPartition]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ProducerSettings:
+    bootstrap_servers: str
+    client_id: str = "stormwatch"
+    # Idempotence is a production setting: Apache Kafka supports it; the local Tansu broker does not.
+    enable_idempotence: bool = False
+    linger_ms: int = 5
+    max_batch_size: int = 65536
+    request_timeout_ms: int = 30000
+
+
+def translate(exc: BaseException) -> TransientError:
+    """Map aiokafka errors onto Stormwatch's error vocabulary (one boundary for the whole codebase)."""
+    if isinstance(exc, KafkaConnectionError):
+        return TransientError(f"kafka unavailable: {exc}", reason=Reason.CONNECTION_ERROR)
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return TransientError("kafka request timed out", reason=Reason.TIMEOUT)
+    return TransientError(f"kafka error: {type(exc).__name__}: {exc}", reason=Reason.SERVER_ERROR)
+
+
+async def ensure_topics(bootstrap_servers: str, topics: dict[str, int], replication_factor: int = 1) -> None:
+    """Create the named topics with the given partition counts when they are missing."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="stormwatch-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, num_partitions=partitions, replication_factor=replication_factor)
+            for name, partitions in topics.items()
+            if name not in existing
+        ]
+        if missing:
+            # Another service may create them first.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+            log.info("topics created", topics=[t.name for t in missing])
+    finally:
+        await admin.close()
+
+
+class EventProducer:
+    """Sends batches and returns only when the broker acknowledged every record of the batch."""
+
+    def __init__(self, settings: ProducerSettings) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap_servers,
+            client_id=settings.client_id,
+            acks="all",
+            enable_idempotence=settings.enable_idempotence,
+            linger_ms=settings.linger_ms,
+            max_batch_size=settings.max_batch_size,
+            request_timeout_ms=settings.request_timeout_ms,
+        )
+        self._started = False
+
+    async def start(self) -> None:
+        try:
+            await self._producer.start()
+        except KafkaError as exc:
+            await self._producer.stop()
+            raise translate(exc) from exc
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            await self._producer.stop()
+
+    async def send_batch(self, topic: str, records: Sequence[tuple[bytes | None, bytes]]) -> None:
+        """Send (key, value) records and wait for all acks; raises TransientError when any send fails."""
+        if not records:
+            return
+        try:
+            futures = [await self._producer.send(topic, value=value, key=key) for key, value in records]
+            await asyncio.gather(*futures)
+        except KafkaError as exc:
+            raise translate(exc) from exc
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        await self.send_batch(topic, [(key, value)])
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    bootstrap_servers: str
+    group_id: str
+    topics: tuple[str, ...]
+    client_id: str = "stormwatch"
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 2_000
+    fetch_max_wait_ms: int = 50
+    max_poll_records: int = 2000
+    auto_offset_reset: str = "earliest"
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: BatchConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        if self._owner.on_revoked is not None and revoked:
+            await self._owner.on_revoked(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        if self._owner.on_assigned is not None and assigned:
+            await self._owner.on_assigned(list(assigned))
+
+
+class BatchConsumer:
+    """A consumer-group member that yields batches and commits only when told to (after the work is done).
+
+    `on_assigned` / `on_revoked` run inside the rebalance, so a service can load state and seek on assignment
+    and flush state for partitions it is about to lose.
+    """
+
+    def __init__(
+        self,
+        settings: ConsumerSettings,
+        on_assigned: PartitionsCallback | None = None,
+        on_revoked: PartitionsCallback | None = None,
+    ) -> None:
+        self.settings = settings
+        self.on_assigned = on_assigned
+        self.on_revoked = on_revoked
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.bootstrap_servers,
+            group_id=settings.group_id,
+            client_id=settings.client_id,
+            enable_auto_commit=False,
+            auto_offset_reset=settings.auto_offset_reset,
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            max_poll_records=settings.max_poll_records,
+        )
+        self._started = False
+
+    async def start(self) -> None:
+        try:
+            await self._consumer.start()
+        except KafkaError as exc:
+            await self._consumer.stop()
+            raise translate(exc) from exc
+        self._consumer.subscribe(list(self.settings.topics), listener=_Listener(self))
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            self._started = False
+            await self._consumer.stop()
+
+    async def getmany(self, timeout_ms: int = 1000) -> dict[TopicPartition, list[Any]]:
+        batch: dict[TopicPartition, list[Any]] = await self._consumer.getmany(
+            timeout_ms=timeout_ms, max_records=self.settings.max_poll_records
+        )
+        return batch
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit the next offset to read per partition (last processed offset + 1)."""
+        if offsets:
+            await self._consumer.commit(offsets)
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self._consumer.seek(partition, offset)
+
+    async def seek_to_committed(self, partitions: Sequence[TopicPartition]) -> None:
+        for tp in partitions:
+            committed = await self._consumer.committed(tp)
+            if committed is not None:
+                self._consumer.seek(tp, committed)
+
+    def assignment(self) -> set[TopicPartition]:
+        assigned: set[TopicPartition] = self._consumer.assignment()
+        return assigned
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Records behind the high watermark per assigned partition (0 while the watermark is unknown)."""
+        lags: dict[TopicPartition, int] = {}
+        for tp in self.assignment():
+            high = self._consumer.highwater(tp)
+            if high is None:
+                lags[tp] = 0
+                continue
+            position = await self._consumer.position(tp)
+            lags[tp] = max(0, high - position)
+        return lags

@@ -1,0 +1,42 @@
+"""structlog set-up: JSON lines (orjson) to stdout in production, readable colour output on a terminal."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import orjson
+import structlog
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def configure_logging(log_format: str = "auto", level: str = "info") -> None:
+    """Configure structlog once per process. `auto` picks console output on a TTY and JSON otherwise."""
+    use_console = log_format == "console" or (log_format == "auto" and sys.stdout.isatty())
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+    ]
+    if use_console:
+        processors = [*shared, structlog.dev.ConsoleRenderer()]
+        factory: Any = structlog.PrintLoggerFactory(sys.stdout)
+    else:
+        processors = [*shared, structlog.processors.JSONRenderer(serializer=orjson.dumps)]
+        factory = structlog.BytesLoggerFactory(sys.stdout.buffer)
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
+        logger_factory=factory,
+        cache_logger_on_first_use=False,
+    )
+    # aiokafka and asyncpg log through the standard library: keep their warnings, drop their chatter.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,132 @@
+"""Shared fixtures: a real broker (Tansu) and a real PostgreSQL once per session; per-test topics, groups, schemas."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from prometheus_client import CollectorRegistry
+
+from services.shared import db, metrics
+from services.shared.embedded import EmbeddedBroker, EmbeddedPostgres
+from services.shared.kafka import ensure_topics
+from services.shared.settings import Secret, Settings, Topics
+
+# Tansu: a new consumer group takes about half the session timeout to join; keep it short in tests.
+TEST_SESSION_TIMEOUT_MS = 6000
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def kafka_bootstrap() -> AsyncIterator[str]:
+    """A real Kafka-protocol broker for the whole session: KAFKA_BOOTSTRAP_SERVERS if set, else Tansu."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    broker = EmbeddedBroker()
+    await broker.start()
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        await broker.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A real PostgreSQL for the whole session: DATABASE_URL if set, else a private embedded server."""
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    with tempfile.TemporaryDirectory(prefix="stormwatch-pg-") as folder:
+        server = EmbeddedPostgres(Path(folder) / "pgdata")
+        await server.start()
+        try:
+            yield server.dsn
+        finally:
+            await server.stop()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short id that keeps this test's topics, groups and schemas apart from every other test's."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return metrics.new_registry()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def topics(kafka_bootstrap: str, unique: str) -> Topics:
+    """Fresh review, incident and dead-letter topics (4 partitions each) for one test."""
+    names = Topics(
+        reviews=f"t{unique}.reviews",
+        incidents=f"t{unique}.incidents",
+        deadletter=f"t{unique}.deadletter",
+    )
+    await ensure_topics(kafka_bootstrap, {names.reviews: 4, names.incidents: 4, names.deadletter: 1})
+    return names
+
+
+@pytest.fixture
+def schema_name(unique: str) -> str:
+    return f"test_{unique}"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db_pool(database_url: str, schema_name: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh schema with every migration applied; the schema is dropped afterwards."""
+    pool = await db.create_pool(database_url, schema_name, max_size=4)
+    await db.apply_migrations(pool)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+        connection = await asyncpg.connect(database_url)
+        try:
+            await connection.execute(f'DROP SCHEMA IF EXISTS "{schema_name}" CASCADE')
+        finally:
+            await connection.close()
+
+
+@dataclass(frozen=True)
+class TestEnv:
+    settings: Settings
+    topics: Topics
+    schema: str
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def test_settings(
+    kafka_bootstrap: str, database_url: str, topics: Topics, schema_name: str, db_pool: asyncpg.Pool
+) -> Settings:
+    """Settings pointing at the session broker and database, this test's topics and schema, HTTP on port 0."""
+    return Settings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=Secret(database_url),
+        database_schema=schema_name,
+        api_token=Secret("test-token"),
+        link_secret=Secret("test-link-secret"),
+        topics=topics,
+        http_port=0,
+        consumer_session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
+        fetch_max_wait_ms=20,
+        consumer_group_prefix=f"g{schema_name}",
+    )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_logs() -> Iterator[None]:
+    from services.shared.logging import configure_logging
+
+    configure_logging("json", os.environ.get("STORMWATCH_TEST_LOG_LEVEL", "warning"))
+    yield
