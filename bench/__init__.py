@@ -1,0 +1,1 @@
+"""Benchmarks: measured figures for BENCHMARKS.md (never timing assertions in tests)."""
