@@ -40,6 +40,7 @@ class LocalRunOptions:
     config_path: Path | None = None
     speed: float = 120.0
     scenario: Any = None  # a simulator Scenario; None means the built-in demo scenario at `speed`
+    demo_schema: str = DEMO_SCHEMA  # tests give each demo run a schema of its own
 
 
 class LocalPipeline(Lifecycle):
@@ -90,9 +91,9 @@ class LocalPipeline(Lifecycle):
             settings = dataclasses.replace(settings, link_secret=Secret(secrets.token_urlsafe(32)))
 
         if self.demo:
-            settings = dataclasses.replace(settings, database_schema=DEMO_SCHEMA)
+            settings = dataclasses.replace(settings, database_schema=self.options.demo_schema)
             # The demo simulator starts from nothing each run, so its pipeline state must too.
-            await _reset_schema(settings.require_database().reveal(), DEMO_SCHEMA)
+            await _reset_schema(settings.require_database().reveal(), self.options.demo_schema)
             self.config = await self._start_demo_world(stack)
         else:
             assert self.options.config_path is not None

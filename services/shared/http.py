@@ -11,6 +11,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,34 @@ class HttpServer:
         self._readiness: dict[str, ReadinessCheck] = {}
         self._liveness: dict[str, Callable[[], bool]] = {}
         self._runner: web.AppRunner | None = None
+        self._handlers: dict[tuple[str, str], Handler] = {}
+        self._registered: set[tuple[str, str]] = set()
         self.app = web.Application(client_max_size=2 * 1024 * 1024)
         self.app.router.add_get("/metrics", self._metrics)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/readyz", self._readyz)
 
     def add_routes(self, routes: Iterable[web.RouteDef]) -> None:
-        self.app.router.add_routes(list(routes))
+        """Register routes. Re-registering a (method, path) replaces its handler, even after the server started:
+        a restarted service instance takes over the paths of the one it replaces (aiohttp's router is frozen)."""
+        for route in routes:
+            key = (route.method, route.path)
+            self._handlers[key] = route.handler
+            if key in self._registered:
+                continue
+            if self._runner is not None:
+                raise RuntimeError(f"cannot add a new route {route.method} {route.path} after the server started")
+            if route.method == "GET":  # add_get also answers HEAD, as web.get() promises
+                self.app.router.add_get(route.path, self._trampoline(key), **route.kwargs)
+            else:
+                self.app.router.add_route(route.method, route.path, self._trampoline(key), **route.kwargs)
+            self._registered.add(key)
+
+    def _trampoline(self, key: tuple[str, str]) -> Handler:
+        async def dispatch(request: web.Request) -> web.StreamResponse:
+            return await self._handlers[key](request)
+
+        return dispatch
 
     def add_readiness_check(self, name: str, check: ReadinessCheck) -> None:
         self._readiness[name] = check

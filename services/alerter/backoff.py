@@ -1,0 +1,76 @@
+"""The delivery policy: retry budget, exponential backoff with jitter, and Retry-After parsing."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How hard the alerter tries. Defaults suit production; tests shrink the budget and the delays."""
+
+    max_attempts: int = 5
+    initial_backoff_seconds: float = 2.0
+    backoff_multiplier: float = 2.0
+    max_backoff_seconds: float = 300.0
+    # +/- this fraction of the delay, so receivers that failed together do not retry in lockstep.
+    jitter: float = 0.2
+    # A receiver may ask for a long pause; beyond this we stop trusting it (a hostile header must not park us).
+    max_retry_after_seconds: float = 3600.0
+    # The delivery worker's own bound on one send, on top of each notifier's timeout.
+    send_timeout_seconds: float = 30.0
+    # A claimed ('sending') row whose sender vanished becomes due again after this long.
+    lease_seconds: float = 90.0
+    max_in_flight_per_receiver: int = 4
+    # How often each receiver's lane looks for due work when nobody wakes it (retries, other replicas' work).
+    poll_interval_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.max_in_flight_per_receiver < 1:
+            raise ValueError("max_in_flight_per_receiver must be at least 1")
+        if self.lease_seconds <= self.send_timeout_seconds:
+            # Otherwise a slow but live send could be claimed again by another replica and sent twice.
+            raise ValueError("lease_seconds must exceed send_timeout_seconds")
+
+
+def backoff_delay(
+    policy: DeliveryPolicy,
+    failed_attempts: int,
+    retry_after: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait after the `failed_attempts`-th failed attempt (1-based).
+
+    Exponential from `initial_backoff_seconds`, capped at `max_backoff_seconds`, jittered by +/- `jitter`; a
+    Retry-After from the receiver is honoured as a floor (capped at `max_retry_after_seconds`).
+    """
+    exponent = max(0, failed_attempts - 1)
+    base = min(policy.max_backoff_seconds, policy.initial_backoff_seconds * policy.backoff_multiplier**exponent)
+    delay = base * (1.0 + policy.jitter * (2.0 * rand() - 1.0))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, policy.max_retry_after_seconds))
+    return max(0.0, delay)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """A Retry-After header (delta-seconds or HTTP-date) as seconds from `now`; None when absent or unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - now).total_seconds())

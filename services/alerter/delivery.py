@@ -1,0 +1,203 @@
+"""Delivery: one lane per receiver claims due notifications from the log, sends them, and records the outcome.
+
+Each receiver has its own lane, concurrency limit and timeout, so a slow or failing receiver never delays the
+others. Exactly-once holds except in one window: a crash after a receiver accepted a notification and before
+the log says so. That row stays 'sending' until its lease runs out and is then sent again with the same
+notification id (webhooks get it as Idempotency-Key, the file notifier skips ids it already wrote).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from services.alerter.backoff import DeliveryPolicy, backoff_delay
+from services.alerter.notifiers.base import DeliveryFailed, Notifier
+from services.alerter.render import build_notification
+from services.alerter.store import ClaimedNotification, FinalStatus, NotificationStore
+from services.alerter.telemetry import AlerterMetrics
+from services.shared.deadletter import DeadLetterPublisher
+from services.shared.errors import Reason, StormwatchError, TransientError
+from services.shared.logging import get_logger
+from services.shared.timeutil import monotonic, parse_rfc3339
+
+log = get_logger("stormwatch.alerter.delivery")
+
+SOURCE = "alerter"
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: NotificationStore,
+        notifiers: Mapping[str, Notifier],
+        policy: DeliveryPolicy,
+        deadletters: DeadLetterPublisher,
+        metrics: AlerterMetrics,
+    ) -> None:
+        self._store = store
+        self._notifiers = dict(notifiers)
+        self._policy = policy
+        self._deadletters = deadletters
+        self._metrics = metrics
+        self._wakeups = {name: asyncio.Event() for name in self._notifiers}
+        self._sends: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """New work may be due (the intake just committed some): every lane looks now instead of at its next poll."""
+        for event in self._wakeups.values():
+            event.set()
+
+    def request_stop(self) -> None:
+        """Stop claiming; `run` returns once the sends in flight have finished and been logged."""
+        self._stopping = True
+        self.wake()
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for receiver in self._notifiers:
+                    group.create_task(self._lane(receiver), name=f"alerter:lane:{receiver}")
+            if self._sends:
+                await asyncio.gather(*self._sends, return_exceptions=True)
+        finally:
+            # Only on cancellation (shutdown timeout): an interrupted send stays 'sending' until its lease expires.
+            for task in list(self._sends):
+                task.cancel()
+            for task in list(self._sends):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _lane(self, receiver: str) -> None:
+        notifier = self._notifiers[receiver]
+        wakeup = self._wakeups[receiver]
+        in_flight: set[asyncio.Task[None]] = set()
+        pause = self._policy.poll_interval_seconds
+        while not self._stopping:
+            wakeup.clear()
+            free = self._policy.max_in_flight_per_receiver - len(in_flight)
+            if free > 0:
+                try:
+                    claimed = await self._store.claim_due(receiver, free, self._policy.lease_seconds)
+                except TransientError as exc:
+                    log.warning("claiming notifications failed", receiver=receiver, error=str(exc))
+                    await _wait(wakeup, pause)
+                    continue
+                for item in claimed:
+                    task = asyncio.create_task(self._deliver(notifier, item), name=f"alerter:send:{receiver}")
+                    in_flight.add(task)
+                    self._sends.add(task)
+                    task.add_done_callback(functools.partial(self._send_done, in_flight=in_flight, wakeup=wakeup))
+                if len(claimed) == free:
+                    continue  # there may be more due right now
+            await _wait(wakeup, pause)
+
+    def _send_done(self, task: asyncio.Task[None], in_flight: set[asyncio.Task[None]], wakeup: asyncio.Event) -> None:
+        in_flight.discard(task)
+        self._sends.discard(task)
+        # A slot is free, and the next version of that incident may now be claimable.
+        wakeup.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task failed", error=repr(task.exception()))
+
+    async def _deliver(self, notifier: Notifier, claimed: ClaimedNotification) -> None:
+        notification = build_notification(claimed.incident, claimed.receiver)
+        started = monotonic()
+        failure: StormwatchError | None = None
+        try:
+            async with asyncio.timeout(self._policy.send_timeout_seconds):
+                await notifier.send(notification)
+        except TimeoutError:
+            failure = DeliveryFailed("timeout", retriable=True, reason=Reason.TIMEOUT)
+        except StormwatchError as exc:
+            failure = exc
+        except Exception as exc:  # a notifier bug must not kill the lane: count it, retry later
+            log.exception("notifier raised an unexpected error", receiver=claimed.receiver)
+            failure = DeliveryFailed(f"unexpected {type(exc).__name__}", retriable=True, reason=Reason.OTHER)
+        self._metrics.send_seconds.labels(notifier.type).observe(monotonic() - started)
+        try:
+            if failure is None:
+                await self._delivered(notifier, claimed, notification.title)
+            else:
+                await self._failed(notifier, claimed, failure)
+        except TransientError as exc:
+            # The receiver has it (or not) but the log could not say so: the lease expiry re-sends it.
+            log.error(  # noqa: TRY400 - the reason is in the message; a traceback adds nothing
+                "recording a delivery outcome failed", notification_id=claimed.notification_id, error=str(exc)
+            )
+
+    async def _delivered(self, notifier: Notifier, claimed: ClaimedNotification, title: str) -> None:
+        observed = claimed.incident.observed_at
+        recorded = await self._store.mark_delivered(claimed, None if observed is None else parse_rfc3339(observed))
+        if not recorded.owned:
+            log.warning("delivered after losing the claim", notification_id=claimed.notification_id)
+            return
+        self._metrics.attempts.labels(notifier.type, "delivered").inc()
+        self._metrics.notifications.labels(notifier.type, "delivered").inc()
+        if recorded.latency_seconds is not None:
+            self._metrics.pipeline_latency.observe(recorded.latency_seconds)
+        log.info(
+            "notification delivered",
+            title=title,
+            receiver=claimed.receiver,
+            notifier=notifier.type,
+            incident_id=claimed.incident.incident_id,
+            version=claimed.incident.version,
+            status=claimed.incident.status,
+            attempt=claimed.attempt,
+            latency_seconds=None if recorded.latency_seconds is None else round(recorded.latency_seconds, 3),
+        )
+
+    async def _failed(self, notifier: Notifier, claimed: ClaimedNotification, failure: StormwatchError) -> None:
+        reason = failure.reason.value
+        context = _log_context(claimed)
+        self._metrics.failures.labels(notifier.type, reason).inc()
+        if failure.retriable and claimed.attempt < self._policy.max_attempts:
+            retry_after = failure.retry_after if isinstance(failure, DeliveryFailed) else None
+            delay = backoff_delay(self._policy, claimed.attempt, retry_after)
+            if not (await self._store.schedule_retry(claimed, delay, reason, str(failure))).owned:
+                return
+            self._metrics.attempts.labels(notifier.type, "retry").inc()
+            if claimed.attempt == 1:
+                self._metrics.notifications.labels(notifier.type, "retry").inc()
+            log.warning("notification failed, will retry", reason=reason, error=str(failure), delay=delay, **context)
+            return
+        status: FinalStatus = "dead" if failure.retriable else "failed"
+        if not (await self._store.mark_final(claimed, status, reason, str(failure))).owned:
+            return
+        self._metrics.attempts.labels(notifier.type, status).inc()
+        self._metrics.notifications.labels(notifier.type, status).inc()
+        log.error("notification given up", outcome=status, reason=reason, error=str(failure), **context)
+        try:
+            await self._deadletters.publish(
+                reason=Reason.DELIVERY_EXHAUSTED.value if failure.retriable else reason,
+                detail=f"{status} after {claimed.attempt} attempt(s): {failure}",
+                source=SOURCE,
+                original=orjson.dumps(build_notification(claimed.incident, claimed.receiver).to_dict()),
+                context={**context, "notifier": notifier.type, "last_reason": reason},
+            )
+        except TransientError as exc:
+            # The notification log already says 'dead'/'failed'; the dead-letter record is the extra copy.
+            log.error("dead-lettering a notification failed", error=str(exc), **context)  # noqa: TRY400 - as above
+
+
+def _log_context(claimed: ClaimedNotification) -> dict[str, Any]:
+    return {
+        "notification_id": claimed.notification_id,
+        "receiver": claimed.receiver,
+        "incident_id": claimed.incident.incident_id,
+        "version": claimed.incident.version,
+        "attempt": claimed.attempt,
+    }
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()

@@ -1,0 +1,1 @@
+"""Notifiers: one module per receiver type, all behind the contract in `base.py`."""

@@ -1,0 +1,73 @@
+"""Render an incident state into the title and plain text a person reads in a notification."""
+
+from __future__ import annotations
+
+from services.alerter.notifiers.base import Notification, notification_id
+from services.shared.events import IncidentEvent
+
+_STATUS_LABELS = {"open": "OPEN", "update": "UPDATE", "resolved": "RESOLVED"}
+# Links only, never sample review text: it is untrusted, can be long, and each notifier escapes what it shows.
+_MAX_LINKS = 5
+
+
+def build_notification(incident: IncidentEvent, receiver: str) -> Notification:
+    """The notification of one incident state for one receiver, with its deterministic id."""
+    return Notification(
+        notification_id=notification_id(incident.incident_id, incident.version, receiver),
+        receiver=receiver,
+        incident=incident,
+        title=render_title(incident),
+        text=render_text(incident),
+    )
+
+
+def render_title(incident: IncidentEvent) -> str:
+    """`[OPEN] HIGH negative_spike: <title>`: state and severity first, so they survive truncation."""
+    status = _STATUS_LABELS.get(incident.status, incident.status.upper())
+    return f"[{status}] {incident.severity.upper()} {incident.kind}: {incident.title}"
+
+
+def render_text(incident: IncidentEvent) -> str:
+    """Summary, scope, evidence, timeline, links and playbook, one fact per line."""
+    evidence = incident.evidence
+    scope = [f"merchant {incident.merchant_id}"]
+    if incident.platform:
+        scope.append(f"platform {incident.platform}")
+    if incident.category:
+        scope.append(f"category {incident.category}")
+    lines = [
+        incident.summary,
+        "",
+        "Scope: " + ", ".join(scope),
+        (
+            f"Evidence: {_number(evidence.observed)} observed vs {_number(evidence.expected)} expected "
+            f"in {_duration(evidence.window_seconds)} ({_number(evidence.rate_per_hour)}/h)"
+        ),
+    ]
+    if evidence.predicted_reach is not None:
+        lines.append(f"Predicted reach: {_number(evidence.predicted_reach)}")
+    timeline = f"Started {incident.started_at}, detected {incident.detected_at}"
+    if incident.resolved_at:
+        timeline += f", resolved {incident.resolved_at}"
+    lines.append(timeline)
+    links = [item.url for item in evidence.sample_items if item.url][:_MAX_LINKS]
+    if links:
+        lines.append("Examples:")
+        lines.extend(f"- {url}" for url in links)
+    if incident.playbook and incident.status != "resolved":
+        lines.append("Playbook:")
+        lines.extend(f"{number}. {step}" for number, step in enumerate(incident.playbook, start=1))
+    lines.append(f"Incident {incident.incident_id} v{incident.version}")
+    return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"

@@ -1,0 +1,289 @@
+"""The notification log in PostgreSQL: intake writes incident states and their notifications, delivery claims them.
+
+This module is the asyncpg boundary of the alerter: connection-level failures leave it as TransientError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+import orjson
+
+from services.alerter.notifiers.base import notification_id
+from services.alerter.pipeline import IntakeContext, Pipeline, Plan, ResponseState
+from services.shared import db
+from services.shared.errors import BadInput, Reason
+from services.shared.events import IncidentEvent
+from services.shared.timeutil import parse_rfc3339
+
+# Failures a retry can fix; anything else from asyncpg is a bug and must surface, not loop.
+_TRANSIENT_DB_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+)
+_MAX_ERROR = 200
+
+FinalStatus = Literal["failed", "dead"]
+
+
+@contextlib.asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    """The one asyncpg boundary of the alerter: transient failures become TransientError, and values PostgreSQL
+    refuses to store (a NUL character, an out-of-range number) become BadInput, so they are dead-lettered."""
+    try:
+        yield
+    except _TRANSIENT_DB_ERRORS as exc:
+        raise db.translate(exc) from exc
+    except asyncpg.exceptions.DataError as exc:
+        raise BadInput(f"database refused a value: {type(exc).__name__}", reason=Reason.SCHEMA_INVALID) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedState:
+    """What the intake did with one incident state."""
+
+    incident: IncidentEvent
+    outcome: Literal["new", "duplicate", "stale"]
+    planned: Plan = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedNotification:
+    """A notification this process now owns until it records an outcome (or its lease runs out)."""
+
+    notification_id: str
+    receiver: str
+    incident: IncidentEvent
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """`owned` is False when another claim took the row over (our lease ran out): then nothing was recorded."""
+
+    owned: bool
+    latency_seconds: float | None = None
+
+
+class NotificationStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    # ---- intake -------------------------------------------------------------------------------------------
+
+    async def record_states(self, incidents: Sequence[IncidentEvent], pipeline: Pipeline) -> list[RecordedState]:
+        """Store a batch of incident states and plan their notifications, all in one transaction.
+
+        A state newer than the stored one updates the incident and gets one notification row per planned
+        receiver; an equal version is a duplicate and an older one is stale: both are recorded as history only.
+        """
+        async with translated(), self._pool.acquire() as connection, connection.transaction():
+            return [await self._record_state(connection, incident, pipeline) for incident in incidents]
+
+    async def _record_state(
+        self, connection: asyncpg.pool.PoolConnectionProxy, incident: IncidentEvent, pipeline: Pipeline
+    ) -> RecordedState:
+        payload = orjson.dumps(incident.to_dict()).decode()
+        await connection.execute(
+            """INSERT INTO incident_states (incident_id, version, status, payload)
+               VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT DO NOTHING""",
+            incident.incident_id,
+            incident.version,
+            incident.status,
+            payload,
+        )
+        # Row lock: concurrent intake of the same incident (a rebalance overlap) serialises here.
+        previous = await connection.fetchval(
+            "SELECT version FROM incidents WHERE incident_id = $1 FOR UPDATE", incident.incident_id
+        )
+        state = None
+        if previous is None or previous < incident.version:
+            state = await self._upsert_incident(connection, incident, payload)
+        if state is None:
+            # Seen before, or another intake inserted this incident first: its transaction planned the notifications.
+            stored = await connection.fetchval(
+                "SELECT version FROM incidents WHERE incident_id = $1", incident.incident_id
+            )
+            return RecordedState(incident, "duplicate" if stored == incident.version else "stale")
+        plan = await pipeline.plan(IntakeContext(incident, state, previous))
+        if plan:
+            await connection.executemany(
+                """INSERT INTO notifications (notification_id, incident_id, version, receiver, route, next_attempt_at)
+                   VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 second')
+                   ON CONFLICT DO NOTHING""",
+                [
+                    (
+                        notification_id(incident.incident_id, incident.version, p.receiver),
+                        incident.incident_id,
+                        incident.version,
+                        p.receiver,
+                        p.route,
+                        p.delay_seconds,
+                    )
+                    for p in plan
+                ],
+            )
+        return RecordedState(incident, "new", plan)
+
+    async def _upsert_incident(
+        self, connection: asyncpg.pool.PoolConnectionProxy, incident: IncidentEvent, payload: str
+    ) -> ResponseState | None:
+        """Insert or update the incident unless a newer or equal version is stored (then None)."""
+        resolved = incident.status == "resolved"
+        row = await connection.fetchrow(
+            """INSERT INTO incidents AS i (incident_id, version, status, kind, severity, merchant_id, platform,
+                   category, title, summary, started_at, detected_at, resolved_at, payload, response_state,
+                   resolved_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb,
+                       CASE WHEN $15 THEN 'resolved' ELSE 'triggered' END,
+                       CASE WHEN $15 THEN 'detector' END)
+               ON CONFLICT (incident_id) DO UPDATE SET
+                   version = EXCLUDED.version, status = EXCLUDED.status, kind = EXCLUDED.kind,
+                   severity = EXCLUDED.severity, merchant_id = EXCLUDED.merchant_id, platform = EXCLUDED.platform,
+                   category = EXCLUDED.category, title = EXCLUDED.title, summary = EXCLUDED.summary,
+                   started_at = EXCLUDED.started_at, detected_at = EXCLUDED.detected_at,
+                   resolved_at = COALESCE(i.resolved_at, EXCLUDED.resolved_at),
+                   payload = EXCLUDED.payload,
+                   -- The detector's resolve closes the incident for responders too; a responder's resolve stays.
+                   response_state = CASE WHEN $15 THEN 'resolved' ELSE i.response_state END,
+                   resolved_by = CASE WHEN $15 AND i.response_state <> 'resolved' THEN 'detector'
+                                      ELSE i.resolved_by END,
+                   updated_at = now()
+               WHERE i.version < EXCLUDED.version
+               RETURNING response_state""",
+            incident.incident_id,
+            incident.version,
+            incident.status,
+            incident.kind,
+            incident.severity,
+            incident.merchant_id,
+            incident.platform,
+            incident.category,
+            incident.title,
+            incident.summary,
+            parse_rfc3339(incident.started_at),
+            parse_rfc3339(incident.detected_at),
+            None if incident.resolved_at is None else parse_rfc3339(incident.resolved_at),
+            payload,
+            resolved,
+        )
+        if row is None:
+            return None
+        state: ResponseState = row["response_state"]
+        return state
+
+    async def count_unknown_receivers(self, known: Sequence[str]) -> dict[str, int]:
+        """Open notifications for receivers no longer configured: they wait until the receiver comes back."""
+        async with translated():
+            rows = await self._pool.fetch(
+                """SELECT receiver, count(*) AS n FROM notifications
+                   WHERE status IN ('pending', 'sending') AND NOT (receiver = ANY($1::text[]))
+                   GROUP BY receiver""",
+                list(known),
+            )
+        return {row["receiver"]: row["n"] for row in rows}
+
+    # ---- delivery -----------------------------------------------------------------------------------------
+
+    async def claim_due(self, receiver: str, limit: int, lease_seconds: float) -> list[ClaimedNotification]:
+        """Take up to `limit` due notifications of one receiver and mark them 'sending' under a lease.
+
+        Due means pending and past its time, or 'sending' with an expired lease (its sender crashed between
+        send and log: it is sent again with the same id). A state waits while an earlier version of the same
+        incident is still open for this receiver, so receivers see states in version order. SKIP LOCKED lets
+        several replicas share the work without blocking each other.
+        """
+        async with translated():
+            rows = await self._pool.fetch(
+                """WITH due AS (
+                       SELECT n.notification_id FROM notifications n
+                       WHERE n.receiver = $1
+                         AND n.status IN ('pending', 'sending')
+                         AND n.next_attempt_at <= now()
+                         AND NOT EXISTS (
+                             SELECT 1 FROM notifications p
+                             WHERE p.incident_id = n.incident_id AND p.receiver = n.receiver
+                               AND p.version < n.version AND p.status IN ('pending', 'sending'))
+                       ORDER BY n.next_attempt_at, n.created_at
+                       LIMIT $2
+                       FOR UPDATE SKIP LOCKED)
+                   UPDATE notifications n
+                   SET status = 'sending', attempts = n.attempts + 1,
+                       next_attempt_at = now() + $3 * interval '1 second'
+                   FROM due WHERE n.notification_id = due.notification_id
+                   RETURNING n.notification_id, n.receiver, n.attempts,
+                       (SELECT s.payload FROM incident_states s
+                        WHERE s.incident_id = n.incident_id AND s.version = n.version) AS payload""",
+                receiver,
+                limit,
+                lease_seconds,
+            )
+        return [
+            ClaimedNotification(
+                notification_id=row["notification_id"],
+                receiver=row["receiver"],
+                incident=IncidentEvent.from_dict(orjson.loads(row["payload"])),
+                attempt=row["attempts"],
+            )
+            for row in rows
+        ]
+
+    async def mark_delivered(self, claimed: ClaimedNotification, observed_at: datetime | None) -> Recorded:
+        """Delivered now; returns whether this claim still owned the row and the end-to-end latency."""
+        async with translated():
+            row = await self._pool.fetchrow(
+                """UPDATE notifications
+                   SET status = 'delivered', delivered_at = now(), last_reason = NULL, last_error = NULL,
+                       latency_seconds = GREATEST(0, EXTRACT(EPOCH FROM now() - $3::timestamptz))
+                   WHERE notification_id = $1 AND status = 'sending' AND attempts = $2
+                   RETURNING latency_seconds""",
+                claimed.notification_id,
+                claimed.attempt,
+                observed_at,
+            )
+        return Recorded(row is not None, None if row is None else row["latency_seconds"])
+
+    async def schedule_retry(
+        self, claimed: ClaimedNotification, delay_seconds: float, reason: str, error: str
+    ) -> Recorded:
+        async with translated():
+            row = await self._pool.fetchrow(
+                """UPDATE notifications
+                   SET status = 'pending', next_attempt_at = now() + $3 * interval '1 second',
+                       last_reason = $4, last_error = $5
+                   WHERE notification_id = $1 AND status = 'sending' AND attempts = $2
+                   RETURNING notification_id""",
+                claimed.notification_id,
+                claimed.attempt,
+                delay_seconds,
+                reason,
+                error[:_MAX_ERROR],
+            )
+        return Recorded(row is not None)
+
+    async def mark_final(self, claimed: ClaimedNotification, status: FinalStatus, reason: str, error: str) -> Recorded:
+        """Give up: 'failed' (the receiver refused it) or 'dead' (the retry budget is spent)."""
+        async with translated():
+            row = await self._pool.fetchrow(
+                """UPDATE notifications SET status = $3, last_reason = $4, last_error = $5
+                   WHERE notification_id = $1 AND status = 'sending' AND attempts = $2
+                   RETURNING notification_id""",
+                claimed.notification_id,
+                claimed.attempt,
+                status,
+                reason,
+                error[:_MAX_ERROR],
+            )
+        return Recorded(row is not None)

@@ -1,0 +1,66 @@
+"""The alerter's Prometheus metrics, built once on the injected registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from services.shared import metrics
+
+# One send to a receiver: most answer within a second, a slow one is cut off by its timeout.
+SEND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True)
+class AlerterMetrics:
+    states_received: Counter
+    notifications: Counter
+    attempts: Counter
+    failures: Counter
+    send_seconds: Histogram
+    pipeline_latency: Histogram
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> AlerterMetrics:
+        return cls(
+            states_received=metrics.counter(
+                registry,
+                "stormwatch_incident_states_received_total",
+                "Incident states the alerter took in (duplicates included), by kind and status.",
+                ["kind", "status"],
+            ),
+            notifications=metrics.counter(
+                registry,
+                "stormwatch_notifications_total",
+                "Unique notifications by outcome: delivered, retry (needed at least one retry), dead (retry "
+                "budget spent), failed (refused by the receiver). `notifier` is the receiver type.",
+                ["notifier", "outcome"],
+            ),
+            attempts=metrics.counter(
+                registry,
+                "stormwatch_notification_attempts_total",
+                "Individual send attempts, retries included, by receiver type and outcome.",
+                ["notifier", "outcome"],
+            ),
+            failures=metrics.counter(
+                registry,
+                "stormwatch_notification_failures_total",
+                "Failed send attempts by receiver type and reason.",
+                ["notifier", "reason"],
+            ),
+            send_seconds=metrics.histogram(
+                registry,
+                "stormwatch_notification_send_seconds",
+                "Duration of one send attempt, by receiver type.",
+                ["notifier"],
+                buckets=SEND_BUCKETS,
+            ),
+            pipeline_latency=metrics.histogram(
+                registry,
+                "stormwatch_pipeline_latency_seconds",
+                "Seconds from a poller observing the newest review behind an incident state to its notification "
+                "being delivered.",
+                buckets=metrics.LATENCY_BUCKETS,
+            ),
+        )
