@@ -1,0 +1,27 @@
+"""Which adapter serves which platform: explicit wiring, one entry per supported platform."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from services.pollers.adapters.base import PlatformAdapter
+from services.pollers.adapters.trustpilot import TrustpilotAdapter
+from services.shared.config import SourceConfig
+from services.shared.errors import ConfigError
+
+AdapterFactory = Callable[[SourceConfig, str], PlatformAdapter]
+
+ADAPTERS: Mapping[str, AdapterFactory] = {
+    "trustpilot": TrustpilotAdapter.from_source,
+}
+
+
+def build_adapter(source: SourceConfig, index: int) -> PlatformAdapter:
+    """The adapter of `sources[index]`; ConfigError naming the key when the platform or its options are wrong."""
+    factory = ADAPTERS.get(source.platform)
+    if factory is None:
+        supported = ", ".join(sorted(ADAPTERS))
+        raise ConfigError(
+            f"sources[{index}].platform: no poller for platform {source.platform!r} (supported: {supported})"
+        )
+    return factory(source, f"sources[{index}]")

@@ -1,0 +1,251 @@
+"""One source's poll loop: fetch pages, dead-letter bad items, publish the rest, and only then advance the cursor."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.pollers.adapters.base import Cursor, Page, PageRequest, PlatformAdapter, PollOptions, RawItem
+from services.pollers.adapters.http import PlatformError, Requester
+from services.pollers.backoff import Backoff
+from services.pollers.cursor_store import CursorStore
+from services.pollers.metrics import PollerMetrics
+from services.shared import codec
+from services.shared.config import SourceConfig
+from services.shared.deadletter import DeadLetterPublisher
+from services.shared.errors import BadInput, Reason, StormwatchError
+from services.shared.kafka import EventProducer
+from services.shared.logging import get_logger
+from services.shared.timeutil import Clock, WallClock
+
+log = get_logger("stormwatch.pollers")
+
+DEADLETTER_SOURCE = "pollers"
+
+
+class _Stopping(Exception):
+    """A stop was requested while the loop waited."""
+
+
+@dataclass
+class PollStats:
+    pages: int = 0
+    published: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    more: bool = False  # stopped at max_pages_per_poll with more to read: poll again at once
+    stopped: bool = False
+
+
+class SourcePoller:
+    """Polls one configured source forever: bad items are dead-lettered, outages backed off, nothing ends the loop.
+
+    A graceful stop (`request_stop`) lets an in-flight page finish publishing and storing its cursor, so a
+    restart neither loses nor repeats a review.
+    """
+
+    def __init__(
+        self,
+        source: SourceConfig,
+        adapter: PlatformAdapter,
+        client: Requester,
+        *,
+        producer: EventProducer,
+        deadletters: DeadLetterPublisher,
+        cursors: CursorStore,
+        topic: str,
+        metrics: PollerMetrics,
+        semaphore: asyncio.Semaphore,
+        options: PollOptions,
+        clock: Clock | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self._adapter = adapter
+        self._client = client
+        self._producer = producer
+        self._deadletters = deadletters
+        self._cursors = cursors
+        self._topic = topic
+        self._metrics = metrics
+        self._semaphore = semaphore
+        self._options = options
+        self._clock = clock or WallClock()
+        self._monotonic = monotonic
+        self._platform = adapter.platform
+        self._key = source.merchant_id.encode()
+        self._context: dict[str, str | int | float | None] = {
+            "merchant_id": source.merchant_id,
+            "platform": adapter.platform,
+            "source_id": source.id,
+        }
+        interval = source.poll_interval_seconds
+        # Seeded by the source id: each source gets its own jitter, the same one on every run.
+        self._rng = random.Random(source.id)  # noqa: S311 - jitter, not security
+        self._retry_backoff = Backoff(base=0.5, cap=30.0, rng=self._rng)
+        self._failure_backoff = Backoff(base=min(interval, 5.0), cap=max(60.0, interval * 10), rng=self._rng)
+        self._stop = asyncio.Event()
+        self._cursor: Cursor | None = None
+        self._cursor_loaded = False
+        self.last_success: float | None = None  # monotonic time of the last successful poll
+        self.consecutive_failures = 0
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Poll until asked to stop."""
+        interval = self.source.poll_interval_seconds
+        try:
+            # Spread the first polls of many sources a little so they do not hit platforms in lockstep.
+            await self._pause(self._rng.uniform(0, min(interval, 2.0) * 0.5))
+            while True:
+                await self._pause(await self._poll_and_schedule())
+        except _Stopping:
+            return
+
+    async def _poll_and_schedule(self) -> float:
+        """Run one poll; returns how long to wait before the next one."""
+        try:
+            stats = await self.poll_once()
+        except _Stopping:
+            raise
+        except StormwatchError as exc:
+            self.consecutive_failures += 1
+            retry_after = exc.retry_after if isinstance(exc, PlatformError) else None
+            return self._failure_backoff.delay(self.consecutive_failures, retry_after)
+        except Exception:  # noqa: BLE001 - a bug in one adapter must not end the loop; poll_once logged it
+            self.consecutive_failures += 1
+            return self._failure_backoff.delay(self.consecutive_failures)
+        self.consecutive_failures = 0
+        if stats.more:
+            return 0.0
+        return self.source.poll_interval_seconds * self._rng.uniform(0.9, 1.1)
+
+    async def poll_once(self) -> PollStats:
+        """One poll: pages until caught up (or the page budget is spent). Logs one line, whatever happens."""
+        stats = PollStats()
+        async with self._semaphore:
+            started = self._monotonic()
+            outcome, error = "cancelled", None
+            try:
+                await self._poll(stats)
+                outcome = "stopped" if stats.stopped else "ok"
+            except _Stopping:
+                outcome = "stopped"
+                raise
+            except Exception as exc:
+                outcome, error = "error", exc
+                raise
+            finally:
+                self._finish(stats, outcome, error, self._monotonic() - started)
+        return stats
+
+    async def _poll(self, stats: PollStats) -> None:
+        if not self._cursor_loaded:
+            self._cursor = await self._cursors.load(self.source.id)
+            self._cursor_loaded = True
+        request: PageRequest | None = PageRequest(self._cursor)
+        while request is not None:
+            if self._stop.is_set():
+                stats.stopped = True
+                return
+            if stats.pages >= self._options.max_pages_per_poll:
+                stats.more = True
+                break
+            page = await self._fetch(request, stats)
+            stats.pages += 1
+            await self._publish(page, stats)
+            # Only now, with every event of the page acknowledged, may the cursor move past it.
+            await self._cursors.save(self.source.id, self._platform, page.cursor)
+            self._cursor = page.cursor
+            request = page.next
+        if self._cursor is not None:
+            await self._cursors.save(self.source.id, self._platform, self._cursor, succeeded_at=self._clock.now())
+
+    async def _fetch(self, request: PageRequest, stats: PollStats) -> Page:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._adapter.fetch_page(self._client, request)
+            except StormwatchError as exc:
+                if not exc.retriable or attempt >= self._options.max_attempts:
+                    raise
+                self._metrics.errors.labels(platform=self._platform, reason=exc.reason.value).inc()
+                retry_after = exc.retry_after if isinstance(exc, PlatformError) else None
+                if exc.reason is Reason.RATE_LIMITED:
+                    self._metrics.rate_limit_waits.labels(platform=self._platform).inc()
+                stats.retries += 1
+                await self._pause(self._retry_backoff.delay(attempt, retry_after))
+
+    async def _publish(self, page: Page, stats: PollStats) -> None:
+        observed_at = self._clock.now()
+        records: list[tuple[bytes | None, bytes]] = []
+        for item in page.items:
+            try:
+                event = self._adapter.normalise(item, self.source, observed_at)
+                records.append((self._key, codec.encode_review(event)))
+            except BadInput as exc:
+                await self._dead_letter(item, exc)
+                stats.dead_lettered += 1
+        if records:
+            await self._producer.send_batch(self._topic, records)
+            self._metrics.published.labels(platform=self._platform).inc(len(records))
+            stats.published += len(records)
+
+    async def _dead_letter(self, item: RawItem, exc: BadInput) -> None:
+        await self._deadletters.publish(
+            reason=exc.reason.value,
+            detail=str(exc),
+            source=DEADLETTER_SOURCE,
+            original=item.raw,
+            context=self._context,
+        )
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or raise _Stopping as soon as a stop is requested."""
+        if self._stop.is_set():
+            raise _Stopping
+        if seconds <= 0:
+            return
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        except TimeoutError:
+            return
+        raise _Stopping
+
+    def _finish(self, stats: PollStats, outcome: str, error: BaseException | None, duration: float) -> None:
+        platform = self._platform
+        reason = None
+        if outcome in {"ok", "error"}:
+            self._metrics.polls.labels(platform=platform, outcome=outcome).inc()
+            self._metrics.duration.labels(platform=platform).observe(duration)
+        if outcome == "ok":
+            self.last_success = self._monotonic()
+            self._metrics.last_success.labels(platform=platform, source=self.source.id).set(
+                self._clock.now().timestamp()
+            )
+        elif outcome == "error":
+            reason = error.reason.value if isinstance(error, StormwatchError) else Reason.OTHER.value
+            self._metrics.errors.labels(platform=platform, reason=reason).inc()
+        fields = {
+            "source": self.source.id,
+            "merchant": self.source.merchant_id,
+            "platform": platform,
+            "outcome": outcome,
+            "pages": stats.pages,
+            "published": stats.published,
+            "dead_lettered": stats.dead_lettered,
+            "retries": stats.retries,
+            "duration_ms": round(duration * 1000, 1),
+        }
+        if outcome == "error" and not isinstance(error, StormwatchError):
+            log.error("poll", reason=reason, exc_info=error, **fields)
+        elif outcome == "error":
+            log.warning("poll", reason=reason, error=str(error), **fields)
+        else:
+            log.info("poll", **fields)

@@ -1,0 +1,100 @@
+"""The simulator App: serves the fake platform APIs of a scenario on its own port (it is the outside world)."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from services.shared import metrics
+from services.shared.lifecycle import Lifecycle
+from services.simulator import trustpilot
+from services.simulator.clock import SimClock
+from services.simulator.scenario import Scenario
+from services.simulator.timeline import SimReview, generate_timeline
+
+
+class SimulatorApp(Lifecycle):
+    """Fake Trustpilot (more platforms later) driven by a scenario and a simulated clock.
+
+    Without an injected clock, the simulator's own clock stands at the scenario origin until the first reviews
+    request, then runs at the scenario's speed: a poller that boots slowly still backfills the whole history.
+    """
+
+    name = "simulator"
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        registry: CollectorRegistry,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: SimClock | None = None,
+    ) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self._host = host
+        self._requested_port = port
+        self._bound_port: int | None = None
+        self._owns_clock = clock is None
+        self._clock = clock or SimClock(scenario.origin, scenario.speed, running=False)
+        self._timeline = generate_timeline(scenario)
+        requests = metrics.counter(
+            registry,
+            "stormwatch_simulator_requests_total",
+            "Requests the platform simulator answered, by platform and HTTP status.",
+            ["platform", "status"],
+        )
+        self.trustpilot = trustpilot.TrustpilotApi(
+            scenario, self._timeline, self._clock, requests, on_reviews_request=self._first_call
+        )
+
+    @property
+    def clock(self) -> SimClock:
+        return self._clock
+
+    @property
+    def port(self) -> int:
+        if self._bound_port is None:
+            raise RuntimeError("simulator is not started")
+        return self._bound_port
+
+    @property
+    def url(self) -> str:
+        """Base URL of the simulated platforms, e.g. http://127.0.0.1:PORT (Trustpilot paths start with /v1)."""
+        return f"http://{self._host}:{self.port}"
+
+    def credentials_for(self, merchant_id: str) -> tuple[str, str]:
+        """The (api_key, api_secret) the simulated Trustpilot accepts for this merchant."""
+        return trustpilot.credentials_for(self.scenario, merchant_id)
+
+    def visible_reviews(self, merchant_id: str | None = None) -> list[SimReview]:
+        """Ground truth: reviews created up to the current simulated time (`malformed` says which are served broken)."""
+        now = self._clock.now()
+        merchants = self._timeline.merchant_ids if merchant_id is None else (merchant_id,)
+        found = [review for m in merchants for review in self._timeline.visible(m, now)]
+        found.sort(key=lambda r: (r.created_at, r.id))
+        return found
+
+    def all_reviews(self, merchant_id: str) -> tuple[SimReview, ...]:
+        """Ground truth: the whole timeline of a merchant, including reviews not yet visible."""
+        return self._timeline.all(merchant_id)
+
+    def _first_call(self) -> None:
+        if self._owns_clock:
+            self._clock.start()
+
+    async def _start(self, stack: AsyncExitStack) -> None:
+        app = web.Application()
+        app.router.add_routes(self.trustpilot.routes())
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, self._host, self._requested_port, reuse_address=True)
+        await site.start()
+        # aiohttp has no public bound-port API; the asyncio server behind the site knows it.
+        server: Any = site._server
+        self._bound_port = server.sockets[0].getsockname()[1]

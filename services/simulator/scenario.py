@@ -1,0 +1,300 @@
+"""Simulator scenarios: merchants, review rates with seasonality, storms and injected faults (built-in or YAML)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jsonschema
+import yaml
+
+from services.shared.errors import ConfigError
+from services.simulator.texts import LANGUAGES, NEGATIVE_CATEGORIES
+
+# Relative review volume per local hour (0..23): quiet at night, a lunch bump, busiest in the evening.
+DEFAULT_DAILY_PROFILE = (
+    0.25, 0.15, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 0.9, 1.0, 1.05, 1.1,
+    1.2, 1.1, 1.0, 1.0, 1.1, 1.3, 1.6, 1.9, 2.0, 1.8, 1.2, 0.6,
+)  # fmt: skip
+# Relative volume per local weekday, Monday first: Sunday evenings are when people write reviews.
+DEFAULT_WEEKLY_PROFILE = (1.05, 1.0, 0.95, 0.95, 1.0, 0.9, 1.15)
+
+
+@dataclass(frozen=True)
+class StormWindow:
+    """Extra negative reviews at a constant rate for a while (e.g. a logistics failure)."""
+
+    start_offset_seconds: float
+    duration_seconds: float
+    extra_negative_per_hour: float
+    category: str = "logistics"
+
+    def contains(self, elapsed_seconds: float) -> bool:
+        return self.start_offset_seconds <= elapsed_seconds < self.start_offset_seconds + self.duration_seconds
+
+
+@dataclass(frozen=True)
+class TrustpilotAccount:
+    business_unit_id: str
+
+
+@dataclass(frozen=True)
+class MerchantProfile:
+    """One merchant of the simulated world and how its customers review it."""
+
+    id: str
+    name: str
+    timezone: str
+    trustpilot: TrustpilotAccount
+    baseline_per_hour: float = 24.0
+    negative_share: float = 0.10
+    neutral_share: float = 0.08
+    languages: tuple[tuple[str, float], ...] = (("en", 0.6), ("de", 0.2), ("nl", 0.2))
+    daily_profile: tuple[float, ...] = DEFAULT_DAILY_PROFILE
+    weekly_profile: tuple[float, ...] = DEFAULT_WEEKLY_PROFILE
+    storms: tuple[StormWindow, ...] = ()
+
+    def baseline_rate_per_hour(self, moment: datetime) -> float:
+        """The expected baseline rate at `moment`: the average rate shaped by local hour and weekday."""
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        daily = self.daily_profile[local.hour] / (sum(self.daily_profile) / len(self.daily_profile))
+        weekly = self.weekly_profile[local.weekday()] / (sum(self.weekly_profile) / len(self.weekly_profile))
+        return self.baseline_per_hour * daily * weekly
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Failure modes the simulated platform injects. 0 means never."""
+
+    malformed_every: int = 0  # every Nth review (in creation order, per merchant) is served malformed
+    rate_limit_every: int = 0  # every Nth reviews request is answered 429 with Retry-After
+    server_error_every: int = 0  # every Nth reviews request is answered 503 with Retry-After
+    retry_after_seconds: int = 1
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole simulated world. The review timeline is a pure function of the scenario (seed included)."""
+
+    merchants: tuple[MerchantProfile, ...]
+    origin: datetime
+    seed: int = 7
+    speed: float = 1.0
+    history_seconds: float = 48 * 3600.0
+    duration_seconds: float = 6 * 3600.0
+    faults: Faults = field(default_factory=Faults)
+    token_ttl_seconds: int = 359_999  # Trustpilot's documented expires_in
+
+    @property
+    def start(self) -> datetime:
+        return self.origin - timedelta(seconds=self.history_seconds)
+
+    @property
+    def end(self) -> datetime:
+        return self.origin + timedelta(seconds=self.duration_seconds)
+
+    def merchant(self, merchant_id: str) -> MerchantProfile:
+        for merchant in self.merchants:
+            if merchant.id == merchant_id:
+                return merchant
+        raise KeyError(merchant_id)
+
+
+def demo_scenario(speed: float = 120.0, seed: int = 7, origin: datetime | None = None) -> Scenario:
+    """The built-in demo: demo-shop on Trustpilot, 48 h of history, and a logistics storm 20 minutes in.
+
+    `origin` defaults to the current minute, so the demo's reviews carry realistic timestamps; pass a fixed
+    origin for a fully reproducible timeline.
+    """
+    if origin is None:
+        origin = datetime.now(UTC).replace(second=0, microsecond=0)
+    merchant = MerchantProfile(
+        id="demo-shop",
+        name="Demo Shop",
+        timezone="Europe/Amsterdam",
+        trustpilot=TrustpilotAccount(business_unit_id="bu-demo-shop"),
+        baseline_per_hour=24.0,
+        negative_share=0.10,
+        storms=(
+            StormWindow(
+                start_offset_seconds=20 * 60,
+                duration_seconds=45 * 60,
+                extra_negative_per_hour=120.0,
+                category="logistics",
+            ),
+        ),
+    )
+    return Scenario(
+        merchants=(merchant,),
+        origin=origin,
+        seed=seed,
+        speed=speed,
+        history_seconds=48 * 3600.0,
+        duration_seconds=6 * 3600.0,
+        faults=Faults(malformed_every=97, rate_limit_every=50, retry_after_seconds=1),
+    )
+
+
+_NUMBER = {"type": "number", "minimum": 0}
+_SCENARIO_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["merchants"],
+    "properties": {
+        "seed": {"type": "integer"},
+        "origin": {"type": "string"},
+        "speed": _NUMBER,
+        "history_hours": _NUMBER,
+        "duration_hours": _NUMBER,
+        "token_ttl_seconds": {"type": "integer", "minimum": 1},
+        "faults": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                name: {"type": "integer", "minimum": 0}
+                for name in ("malformed_every", "rate_limit_every", "server_error_every", "retry_after_seconds")
+            },
+        },
+        "merchants": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "trustpilot"],
+                "properties": {
+                    "id": {"type": "string", "minLength": 1},
+                    "name": {"type": "string"},
+                    "timezone": {"type": "string"},
+                    "trustpilot": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["business_unit_id"],
+                        "properties": {"business_unit_id": {"type": "string", "minLength": 1}},
+                    },
+                    "baseline_per_hour": _NUMBER,
+                    "negative_share": {"type": "number", "minimum": 0, "maximum": 1},
+                    "neutral_share": {"type": "number", "minimum": 0, "maximum": 1},
+                    "languages": {"type": "object", "minProperties": 1, "additionalProperties": _NUMBER},
+                    "daily_profile": {"type": "array", "items": _NUMBER, "minItems": 24, "maxItems": 24},
+                    "weekly_profile": {"type": "array", "items": _NUMBER, "minItems": 7, "maxItems": 7},
+                    "storms": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["start_minutes", "duration_minutes", "extra_negative_per_hour"],
+                            "properties": {
+                                "start_minutes": {"type": "number"},
+                                "duration_minutes": {"type": "number", "exclusiveMinimum": 0},
+                                "extra_negative_per_hour": _NUMBER,
+                                "category": {"enum": list(NEGATIVE_CATEGORIES)},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read a scenario YAML file; every error names the file and the offending key."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read scenario file: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return parse_scenario(document)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def parse_scenario(document: Any) -> Scenario:
+    """Validate a decoded scenario document and build the Scenario (errors name the bad key)."""
+    errors = sorted(jsonschema.Draft7Validator(_SCENARIO_SCHEMA).iter_errors(document), key=lambda e: list(e.path))
+    if errors:
+        raise ConfigError(f"{_key_path(errors[0].absolute_path)}: {errors[0].message}")
+    merchants = tuple(_merchant(raw, f"merchants[{i}]") for i, raw in enumerate(document["merchants"]))
+    seen: set[str] = set()
+    for i, merchant in enumerate(merchants):
+        if merchant.id in seen:
+            raise ConfigError(f"merchants[{i}].id: duplicate merchant id {merchant.id!r}")
+        seen.add(merchant.id)
+    faults = document.get("faults", {})
+    return Scenario(
+        merchants=merchants,
+        origin=_origin(document.get("origin")),
+        seed=document.get("seed", 7),
+        speed=float(document.get("speed", 1.0)),
+        history_seconds=float(document.get("history_hours", 48)) * 3600.0,
+        duration_seconds=float(document.get("duration_hours", 6)) * 3600.0,
+        faults=Faults(**faults),
+        token_ttl_seconds=document.get("token_ttl_seconds", 359_999),
+    )
+
+
+def _merchant(raw: dict[str, Any], where: str) -> MerchantProfile:
+    timezone = raw.get("timezone", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}.timezone: unknown time zone {timezone!r}") from None
+    languages = raw.get("languages", {"en": 0.6, "de": 0.2, "nl": 0.2})
+    for language in languages:
+        if language not in LANGUAGES:
+            raise ConfigError(f"{where}.languages.{language}: no texts for language {language!r} (have {LANGUAGES})")
+    if sum(languages.values()) <= 0:
+        raise ConfigError(f"{where}.languages: weights must not all be zero")
+    if raw.get("negative_share", 0.10) + raw.get("neutral_share", 0.08) > 1:
+        raise ConfigError(f"{where}.neutral_share: negative_share + neutral_share must not exceed 1")
+    for key in ("daily_profile", "weekly_profile"):
+        if key in raw and sum(raw[key]) <= 0:
+            raise ConfigError(f"{where}.{key}: weights must not all be zero")
+    storms = tuple(
+        StormWindow(
+            start_offset_seconds=float(storm["start_minutes"]) * 60,
+            duration_seconds=float(storm["duration_minutes"]) * 60,
+            extra_negative_per_hour=float(storm["extra_negative_per_hour"]),
+            category=storm.get("category", "logistics"),
+        )
+        for storm in raw.get("storms", [])
+    )
+    return MerchantProfile(
+        id=raw["id"],
+        name=raw.get("name", raw["id"]),
+        timezone=timezone,
+        trustpilot=TrustpilotAccount(business_unit_id=raw["trustpilot"]["business_unit_id"]),
+        baseline_per_hour=float(raw.get("baseline_per_hour", 24.0)),
+        negative_share=float(raw.get("negative_share", 0.10)),
+        neutral_share=float(raw.get("neutral_share", 0.08)),
+        languages=tuple((name, float(weight)) for name, weight in languages.items()),
+        daily_profile=tuple(float(v) for v in raw.get("daily_profile", DEFAULT_DAILY_PROFILE)),
+        weekly_profile=tuple(float(v) for v in raw.get("weekly_profile", DEFAULT_WEEKLY_PROFILE)),
+        storms=storms,
+    )
+
+
+def _origin(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC).replace(second=0, microsecond=0)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"origin: {text!r} is not an RFC 3339 timestamp") from None
+    if moment.tzinfo is None:
+        raise ConfigError(f"origin: {text!r} has no time zone offset")
+    return moment.astimezone(UTC)
+
+
+def _key_path(path: Any) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
