@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
+from typing import Any
 
 from services.shared.config import Config, load_config
 from services.shared.errors import ConfigError
@@ -63,12 +65,18 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event) -> int:
     from pathlib import Path
 
     from services.simulator.app import SimulatorApp
+    from services.simulator.inbox import WebhookInbox
     from services.simulator.scenario import demo_scenario, load_scenario
 
     settings = Settings.from_env()
     configure_logging(settings.log_format, settings.log_level)
     scenario = demo_scenario(speed=args.speed) if args.scenario == "demo" else load_scenario(Path(args.scenario))
-    app = SimulatorApp(scenario, registry=new_registry(), host=args.host, port=args.port)
+    registry = new_registry()
+    # Beside the fake platform APIs: its own health and metrics, and a webhook inbox for the demo's receivers.
+    secret = os.environ.get("STORMWATCH_WEBHOOK_SECRET") or None
+    inbox = WebhookInbox(signing_secret=secret)
+    extra = [*inbox.routes(), *simulator_health_routes(registry)]
+    app = SimulatorApp(scenario, registry=registry, host=args.host, port=args.port, extra_routes=extra)
     await app.start()
     log.info("simulator listening", url=app.url, scenario=args.scenario)
     try:
@@ -76,3 +84,19 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event) -> int:
     finally:
         await app.stop()
     return 0
+
+
+def simulator_health_routes(registry: object) -> list[Any]:
+    """/healthz and /metrics for the standalone simulator (it is not a Stormwatch service, but is monitored)."""
+    from aiohttp import web
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    assert isinstance(registry, CollectorRegistry)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return [web.get("/healthz", healthz), web.get("/metrics", metrics)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -33,12 +34,14 @@ class SimulatorApp(Lifecycle):
         host: str = "127.0.0.1",
         port: int = 0,
         clock: SimClock | None = None,
+        extra_routes: Iterable[web.RouteDef] = (),
     ) -> None:
         super().__init__()
         self.scenario = scenario
         self._host = host
         self._requested_port = port
         self._bound_port: int | None = None
+        self._extra_routes = list(extra_routes)
         self._owns_clock = clock is None
         self._clock = clock or SimClock(scenario.origin, scenario.speed, running=False)
         self._timeline = generate_timeline(scenario)
@@ -90,6 +93,7 @@ class SimulatorApp(Lifecycle):
     async def _start(self, stack: AsyncExitStack) -> None:
         app = web.Application()
         app.router.add_routes(self.trustpilot.routes())
+        app.router.add_routes(self._extra_routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

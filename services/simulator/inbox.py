@@ -33,10 +33,13 @@ class WebhookInbox:
     def url(self) -> str:
         return f"http://{self.host}:{self._bound_port}/hooks/stormwatch"
 
+    def routes(self) -> list[web.RouteDef]:
+        """The inbox's routes, to mount on another app (the standalone simulator serves them on its port)."""
+        return [web.post("/hooks/stormwatch", self._receive), web.get("/hooks/stormwatch", self._list)]
+
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_post("/hooks/stormwatch", self._receive)
-        app.router.add_get("/hooks/stormwatch", self._list)
+        app.router.add_routes(self.routes())
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
