@@ -1,0 +1,390 @@
+"""The detector service: consume review events, detect in event time, emit incidents, checkpoint state with offsets.
+
+Exactly-once state: for each partition's batch, one PostgreSQL transaction stores the new reviews, the detector
+state and the next offset, and it commits only after the batch's incident events were acknowledged by Kafka.
+On assignment a partition resumes from that checkpoint (not from the Kafka commit, which only feeds lag
+monitoring). A crash after producing and before committing replays the batch from the previous checkpoint: as
+detection is deterministic in event time, the replay produces the same incident events (same incident_id and
+version) again, and the alerter deduplicates on (incident_id, version). A graceful stop finishes the batch in
+hand first, so it produces no duplicates. A checkpoint only moves from the offset its writer resumed from, so a
+member that lost a partition without noticing cannot overwrite the new owner's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaError
+from prometheus_client import CollectorRegistry
+
+from services.detector.engine import DetectionEngine
+from services.detector.intake import Rejected, take_in
+from services.detector.metrics import DetectorMetrics
+from services.detector.state import StateMismatch
+from services.detector.store import (
+    CheckpointConflict,
+    insert_incidents,
+    insert_reviews,
+    load_checkpoint,
+    save_checkpoint,
+)
+from services.shared import codec, db
+from services.shared.config import Config
+from services.shared.deadletter import DeadLetterPublisher
+from services.shared.errors import TransientError
+from services.shared.events import IncidentEvent
+from services.shared.http import HttpServer
+from services.shared.kafka import (
+    BatchConsumer,
+    ConsumerSettings,
+    EventProducer,
+    ProducerSettings,
+    ensure_topics,
+)
+from services.shared.lifecycle import Lifecycle
+from services.shared.logging import get_logger
+from services.shared.settings import Settings
+from services.shared.timeutil import monotonic
+
+log = get_logger("stormwatch.detector")
+
+_POLL_TIMEOUT_MS = 500
+_LAG_EVERY_SECONDS = 5.0
+# The loop wakes at least every poll timeout; this long without a turn means it is stuck.
+_LIVENESS_SECONDS = 120.0
+_MAX_BACKOFF_SECONDS = 10.0
+# Failures a retry can fix: the broker or the database was away. Anything else is a bug and stops the service.
+_RETRIABLE = (TransientError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+@dataclass
+class _Partition:
+    """One assigned partition: its engine, the next offset to read and the state checkpointed with it."""
+
+    engine: DetectionEngine
+    next_offset: int
+    checkpoint: dict[str, Any]
+    deadlettered_upto: int = -1  # so a retried batch does not dead-letter the same record twice
+
+
+class DetectorApp(Lifecycle):
+    name = "detector"
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: Config,
+        *,
+        registry: CollectorRegistry,
+        http: HttpServer,
+        serve_http: bool = True,
+    ) -> None:
+        super().__init__()
+        self._settings = settings
+        self._config = config
+        self._registry = registry
+        self._http = http
+        self._serve_http = serve_http
+        self._metrics = DetectorMetrics(registry)
+        self._group = settings.consumer_group("detector")
+        self._merchant_names = {m.id: m.name for m in config.merchants}
+        # Held while a batch is processed: a revocation waits for it, so the last checkpoint is current.
+        self._lock = asyncio.Lock()
+        self._partitions: dict[TopicPartition, _Partition] = {}
+        self._pool: asyncpg.Pool | None = None
+        self._producer: EventProducer | None = None
+        self._consumer: BatchConsumer | None = None
+        self._deadletters: DeadLetterPublisher | None = None
+        self._stopping = False
+        self._beat = monotonic()
+        self._next_lag_report = 0.0
+        self._failures = 0
+        http.add_readiness_check("detector", self._ready)
+        http.add_liveness_check("detector", self._alive)
+
+    async def _start(self, stack: AsyncExitStack) -> None:
+        settings = self._settings
+        pool = await db.create_pool(settings.require_database().reveal(), settings.database_schema)
+        stack.push_async_callback(pool.close)
+        await db.apply_migrations(pool)
+        self._pool = pool
+
+        bootstrap = settings.require_kafka()
+        topics = settings.topics
+        partitions = settings.topic_partitions
+        await ensure_topics(bootstrap, {topics.reviews: partitions, topics.incidents: partitions, topics.deadletter: 1})
+
+        producer = EventProducer(
+            ProducerSettings(bootstrap, client_id="stormwatch-detector", enable_idempotence=settings.kafka_idempotence)
+        )
+        await producer.start()
+        stack.push_async_callback(producer.stop)
+        self._producer = producer
+        self._deadletters = DeadLetterPublisher(producer, topics.deadletter, self._registry)
+
+        consumer = BatchConsumer(
+            ConsumerSettings(
+                bootstrap,
+                group_id=self._group,
+                topics=(topics.reviews,),
+                client_id="stormwatch-detector",
+                session_timeout_ms=settings.consumer_session_timeout_ms,
+                heartbeat_interval_ms=max(500, settings.consumer_session_timeout_ms // 5),
+                fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            ),
+            on_assigned=self._on_assigned,
+            on_revoked=self._on_revoked,
+        )
+        await consumer.start()
+        stack.push_async_callback(consumer.stop)
+        self._consumer = consumer
+
+        self._stopping = False
+        self._beat = monotonic()
+        self.spawn(self._consume_loop(), "consume")
+        if self._serve_http:
+            await self._http.start()
+            stack.push_async_callback(self._http.stop)
+
+    async def _before_stop(self) -> None:
+        # Wait for the batch in hand; the loop then sees the flag and ends without taking another.
+        async with self._lock:
+            self._stopping = True
+
+    # --- rebalance -------------------------------------------------------------------------------------------
+
+    async def _on_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        async with self._lock:
+            for tp in assigned:
+                await self._load_partition(tp)
+
+    async def _on_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        async with self._lock:
+            for tp in revoked:
+                self._partitions.pop(tp, None)
+                with contextlib.suppress(KeyError):
+                    self._metrics.consumer_lag.remove(self._group, tp.topic, str(tp.partition))
+        log.info("partitions revoked", partitions=[tp.partition for tp in revoked])
+
+    async def _load_partition(self, tp: TopicPartition) -> None:
+        """Resume a partition from its checkpoint in PostgreSQL (no checkpoint: from the start of the partition)."""
+        assert self._pool is not None and self._consumer is not None
+        async with self._pool.acquire() as connection:
+            checkpoint = await load_checkpoint(connection, group=self._group, topic=tp.topic, partition=tp.partition)
+        detection = self._config.detection
+        engine = DetectionEngine(detection, merchant_names=self._merchant_names)
+        next_offset = 0
+        if checkpoint is not None:
+            next_offset = checkpoint.next_offset
+            try:
+                engine = DetectionEngine.restore(detection, checkpoint.state, merchant_names=self._merchant_names)
+            except StateMismatch as exc:
+                # Another bucket size makes the old baseline meaningless: learn afresh from here on.
+                log.warning("detector state discarded", partition=tp.partition, reason=str(exc))
+        self._partitions[tp] = _Partition(
+            engine=engine,
+            next_offset=next_offset,
+            checkpoint=engine.snapshot(),
+        )
+        self._seek(tp, next_offset)
+        log.info("partition assigned", topic=tp.topic, partition=tp.partition, next_offset=next_offset)
+
+    # --- the loop --------------------------------------------------------------------------------------------
+
+    async def _consume_loop(self) -> None:
+        assert self._consumer is not None
+        while not self._stopping:
+            self._beat = monotonic()
+            batch = await self._consumer.getmany(timeout_ms=_POLL_TIMEOUT_MS)
+            if batch:
+                done = await self._process(batch)
+                await self._commit_to_kafka(done)
+            await self._report_lag()
+
+    async def _process(self, batch: dict[TopicPartition, list[Any]]) -> dict[TopicPartition, int]:
+        """Process each partition's records; returns the next offsets of the partitions that were checkpointed."""
+        assert self._consumer is not None
+        done: dict[TopicPartition, int] = {}
+        async with self._lock:
+            if self._stopping:
+                return done
+            for tp, records in batch.items():
+                partition = self._partitions.get(tp)
+                if partition is None:
+                    # Its assignment callback failed (database away): load now; the seek re-delivers the records.
+                    if tp in self._consumer.assignment():
+                        await self._retry_load(tp)
+                    continue
+                fresh = [r for r in records if r.offset >= partition.next_offset]
+                if not fresh:
+                    continue
+                try:
+                    await self._process_partition(tp, partition, fresh)
+                except _RETRIABLE as exc:
+                    await self._rewind(tp, partition, exc)
+                    continue
+                except CheckpointConflict as exc:
+                    # Someone else owns this state now: forget ours, resume from theirs if we still have it.
+                    log.warning("checkpoint moved by another consumer", partition=tp.partition, error=str(exc))
+                    del self._partitions[tp]
+                    if tp in self._consumer.assignment():
+                        await self._retry_load(tp)
+                    continue
+                self._failures = 0
+                done[tp] = partition.next_offset
+        return done
+
+    async def _process_partition(self, tp: TopicPartition, partition: _Partition, records: list[Any]) -> None:
+        assert self._pool is not None and self._producer is not None
+        started = time.perf_counter()
+        intake = take_in(records, partition.engine.score)
+        await self._dead_letter(tp, partition, intake.rejected)
+        reviews = intake.reviews
+        next_offset = records[-1].offset + 1
+
+        async with self._pool.acquire() as connection, connection.transaction():
+            new_ids = await insert_reviews(connection, reviews)
+            new = [r for r in reviews if r.event.event_id in new_ids]
+            incidents: list[IncidentEvent] = []
+            for review in new:  # in offset order: the order decides the incident events
+                incidents.extend(partition.engine.process(review))
+            if incidents:
+                await self._producer.send_batch(
+                    self._settings.topics.incidents,
+                    [(i.incident_id.encode(), codec.encode_incident(i)) for i in incidents],
+                )
+                await insert_incidents(connection, incidents)
+            snapshot = partition.engine.snapshot()
+            await save_checkpoint(
+                connection,
+                group=self._group,
+                topic=tp.topic,
+                partition=tp.partition,
+                previous_offset=partition.next_offset,
+                next_offset=next_offset,
+                state=snapshot,
+            )
+
+        partition.next_offset = next_offset
+        partition.checkpoint = snapshot
+        for review in new:
+            self._metrics.reviews_processed.labels(
+                platform=review.event.platform, polarity=review.classification.polarity
+            ).inc()
+        duplicates = intake.repeats + len(reviews) - len(new)
+        if duplicates:
+            self._metrics.duplicates.inc(duplicates)
+        for incident in incidents:
+            self._metrics.incidents.labels(kind=incident.kind, status=incident.status).inc()
+            _log_incident(incident)
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    async def _dead_letter(self, tp: TopicPartition, partition: _Partition, rejected: list[Rejected]) -> None:
+        """Bad input is counted, logged, dead-lettered (once, even when the batch is retried) and skipped."""
+        assert self._deadletters is not None
+        for record in rejected:
+            if record.offset <= partition.deadlettered_upto:
+                continue
+            await self._deadletters.publish(
+                reason=record.reason,
+                detail=record.detail,
+                source=self.name,
+                original=record.original,
+                topic=tp.topic,
+                partition=tp.partition,
+                offset=record.offset,
+            )
+            partition.deadlettered_upto = record.offset
+
+    async def _retry_load(self, tp: TopicPartition) -> None:
+        try:
+            await self._load_partition(tp)
+        except _RETRIABLE as exc:
+            await self._backoff("loading a checkpoint failed", tp, exc)
+        else:
+            self._failures = 0
+
+    async def _backoff(self, what: str, tp: TopicPartition, exc: BaseException) -> None:
+        self._failures += 1
+        delay = min(_MAX_BACKOFF_SECONDS, 0.25 * 2**self._failures)
+        log.warning(what, partition=tp.partition, error=repr(exc), retry_in=delay)
+        await asyncio.sleep(delay)
+
+    async def _rewind(self, tp: TopicPartition, partition: _Partition, exc: BaseException) -> None:
+        """After a failed batch: back to the last checkpoint (state and offset), then retry after a backoff."""
+        assert self._consumer is not None
+        partition.engine = DetectionEngine.restore(
+            self._config.detection, partition.checkpoint, merchant_names=self._merchant_names
+        )
+        self._seek(tp, partition.next_offset)
+        await self._backoff("batch failed, retrying from the checkpoint", tp, exc)
+
+    def _seek(self, tp: TopicPartition, offset: int) -> None:
+        assert self._consumer is not None
+        try:
+            self._consumer.seek(tp, offset)
+        except IllegalStateError:
+            # Lost in a rebalance meanwhile: its next owner resumes from the checkpoint.
+            self._partitions.pop(tp, None)
+
+    async def _commit_to_kafka(self, done: dict[TopicPartition, int]) -> None:
+        """Best effort: PostgreSQL holds the truth; the Kafka commit only makes the group's lag visible."""
+        assert self._consumer is not None
+        offsets = {tp: offset for tp, offset in done.items() if tp in self._consumer.assignment()}
+        try:
+            await self._consumer.commit(offsets)
+        except KafkaError as exc:
+            log.debug("kafka offset commit skipped", error=repr(exc))
+
+    async def _report_lag(self) -> None:
+        assert self._consumer is not None
+        now = monotonic()
+        if now < self._next_lag_report:
+            return
+        self._next_lag_report = now + _LAG_EVERY_SECONDS
+        try:
+            async with asyncio.timeout(2.0):
+                lags = await self._consumer.lag()
+        except (KafkaError, TimeoutError) as exc:
+            log.debug("consumer lag unavailable", error=repr(exc))
+            return
+        for tp, lag in lags.items():
+            self._metrics.consumer_lag.labels(group=self._group, topic=tp.topic, partition=str(tp.partition)).set(lag)
+
+    # --- health ----------------------------------------------------------------------------------------------
+
+    async def _ready(self) -> tuple[bool, str]:
+        if not self.started or self._pool is None:
+            return False, "not started"
+        if not self._partitions:
+            return False, "no partitions assigned"
+        return await db.database_ready(self._pool)
+
+    def _alive(self) -> bool:
+        if self.failure is not None:
+            return False
+        # Starting or stopped on purpose: nothing is stuck.
+        return not self.started or monotonic() - self._beat < _LIVENESS_SECONDS
+
+
+def _log_incident(incident: IncidentEvent) -> None:
+    log.info(
+        "incident",
+        incident_id=incident.incident_id,
+        version=incident.version,
+        status=incident.status,
+        kind=incident.kind,
+        severity=incident.severity,
+        merchant=incident.merchant_id,
+        observed=incident.evidence.observed,
+        expected=incident.evidence.expected,
+        summary=incident.summary,
+    )

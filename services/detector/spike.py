@@ -1,0 +1,337 @@
+"""Per-merchant negative-spike detection over event-time buckets: EWMA baseline, Poisson bound, hold-down, cooldown."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from services.detector.poisson import poisson_upper_quantile
+from services.detector.scoring import ScoredReview
+from services.shared.config import DetectionConfig
+
+# Significance of the Poisson bound and the minimum observed/expected ratio per sensitivity preset. The ratio guards
+# high-volume merchants, where a statistically significant excess (140 against 100) is still no storm.
+PRESET_ALPHA = {"sensitive": 1e-3, "balanced": 1e-4, "strict": 1e-6}
+PRESET_MIN_RATIO = {"sensitive": 1.5, "balanced": 2.0, "strict": 3.0}
+# No alerting before this many closed buckets of history: a baseline of two buckets is a guess.
+WARMUP_BUCKETS = 8
+# A late event older than this weight (in EWMA decay) no longer moves the baseline measurably.
+_NEGLIGIBLE_WEIGHT = 1e-9
+# created_at this far after observed_at is a broken timestamp: it would move the merchant's event clock ahead and
+# make every real review "late". Generous, because a sped-up simulation legitimately runs hours ahead of the poller.
+MAX_AHEAD_OF_OBSERVATION_SECONDS = 7 * 86400
+
+SpikePhase = Literal["open", "progress", "resolve"]
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeRule:
+    """The rule's parameters, derived once from the detection config."""
+
+    bucket_seconds: int
+    alpha: float
+    min_ratio: float
+    min_negative: int
+    decay: float  # per-bucket EWMA decay factor, 2 ** (-1 / half-life)
+    resolve_after: int
+    cooldown_buckets: int
+    warmup_buckets: int = WARMUP_BUCKETS
+
+    @classmethod
+    def from_config(cls, config: DetectionConfig) -> SpikeRule:
+        return cls(
+            bucket_seconds=config.bucket_seconds,
+            alpha=PRESET_ALPHA[config.preset],
+            min_ratio=PRESET_MIN_RATIO[config.preset],
+            min_negative=config.min_negative,
+            decay=2.0 ** (-1.0 / config.baseline_half_life_buckets),
+            resolve_after=config.resolve_after_quiet_buckets,
+            # As long as the hold-down: a storm that flares up again right after it resolved is the same storm.
+            cooldown_buckets=config.resolve_after_quiet_buckets,
+        )
+
+    def threshold(self, expected: float) -> float:
+        """The largest negative count per bucket that is not a spike, for a baseline expectation."""
+        return max(
+            float(poisson_upper_quantile(expected, self.alpha)),
+            self.min_ratio * expected,
+            float(self.min_negative - 1),
+        )
+
+
+@dataclass(slots=True)
+class Episode:
+    """A spike in progress: the closed buckets since its first spike bucket, and the quiet ones at its end."""
+
+    start_bucket: int
+    observed: int = 0
+    expected: float = 0.0
+    total: int = 0
+    quiet: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_bucket": self.start_bucket,
+            "observed": self.observed,
+            "expected": self.expected,
+            "total": self.total,
+            "quiet": self.quiet,
+            "languages": dict(self.languages),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Episode:
+        # float(): a JSON round trip through PostgreSQL may print a large whole float without its decimal point.
+        return cls(
+            start_bucket=data["start_bucket"],
+            observed=data["observed"],
+            expected=float(data["expected"]),
+            total=data["total"],
+            quiet=data["quiet"],
+            languages=dict(data["languages"]),
+        )
+
+
+@dataclass(slots=True)
+class SpikeState:
+    """Everything the rule remembers about one merchant: O(1) in the length of the history."""
+
+    bucket: int | None = None  # the open bucket (event time // bucket_seconds)
+    first_bucket: int | None = None
+    negatives: int = 0  # in the open bucket
+    total: int = 0  # classified reviews in the open bucket
+    languages: dict[str, int] = field(default_factory=dict)  # of the open bucket's negatives
+    threshold: float = 0.0  # the open bucket's bound; the baseline only moves when a bucket closes
+    neg_sum: float = 0.0  # EWMA of negatives per bucket, bias-free: the mean is neg_sum / weight
+    weight: float = 0.0
+    share_neg: float = 0.0  # EWMA of negatives and classified reviews of non-spike buckets: the usual share
+    share_total: float = 0.0
+    history: int = 0  # closed buckets seen
+    cooldown: int = 0  # closed buckets left during which no new episode opens
+    episode: Episode | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "first_bucket": self.first_bucket,
+            "negatives": self.negatives,
+            "total": self.total,
+            "languages": dict(self.languages),
+            "threshold": self.threshold,
+            "neg_sum": self.neg_sum,
+            "weight": self.weight,
+            "share_neg": self.share_neg,
+            "share_total": self.share_total,
+            "history": self.history,
+            "cooldown": self.cooldown,
+            "episode": None if self.episode is None else self.episode.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpikeState:
+        episode = data["episode"]
+        return cls(
+            bucket=data["bucket"],
+            first_bucket=data["first_bucket"],
+            negatives=data["negatives"],
+            total=data["total"],
+            languages=dict(data["languages"]),
+            threshold=float(data["threshold"]),
+            neg_sum=float(data["neg_sum"]),
+            weight=float(data["weight"]),
+            share_neg=float(data["share_neg"]),
+            share_total=float(data["share_total"]),
+            history=data["history"],
+            cooldown=data["cooldown"],
+            episode=None if episode is None else Episode.from_dict(episode),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeSignal:
+    """What the rule says about an episode at one moment of event time; the incident tracker turns it into events."""
+
+    phase: SpikePhase
+    started_at: int  # epoch seconds: start of the episode's first spike bucket
+    at: float  # event time of this state (for `resolve`: the end of the last quiet bucket)
+    observed: int  # negatives from started_at to at
+    expected: float  # what the baseline expects over the same span
+    total: int  # classified reviews over the same span
+    threshold: float  # the current bucket's bound
+    languages: Mapping[str, int]
+
+
+class SpikeDetector:
+    """One merchant's negative-spike rule over its state. Pure: event time only, deterministic, no I/O.
+
+    Buckets close when event time moves past their end; the closed count is compared with a bound from the EWMA
+    baseline of earlier buckets (and from the usual negative share, so more traffic with the usual share is no
+    spike). The open bucket is checked on every negative so a storm opens an episode while it is still small.
+    """
+
+    def __init__(self, rule: SpikeRule, state: SpikeState) -> None:
+        self.rule = rule
+        self.state = state
+
+    def expected(self) -> float:
+        state = self.state
+        return state.neg_sum / state.weight if state.weight > 0 else 0.0
+
+    def observe(self, review: ScoredReview) -> list[SpikeSignal]:
+        if not review.counts or review.event_time - review.observed_time > MAX_AHEAD_OF_OBSERVATION_SECONDS:
+            return []
+        state = self.state
+        rule = self.rule
+        bucket = int(review.event_time // rule.bucket_seconds)
+        signals: list[SpikeSignal] = []
+        if state.bucket is None:
+            state.bucket = state.first_bucket = bucket
+            state.threshold = rule.threshold(0.0)
+        elif bucket < state.bucket:
+            self._fold_late(bucket, review)
+            return []
+        elif bucket > state.bucket:
+            signals.extend(self._advance_to(bucket))
+
+        classification = review.classification
+        if classification.polarity == "unknown":
+            return signals
+        state.total += 1
+        if not classification.negative:
+            return signals
+        state.negatives += 1
+        language = classification.language or "unknown"
+        state.languages[language] = state.languages.get(language, 0) + 1
+        if state.episode is not None:
+            signals.append(self._progress("progress", review.event_time))
+        elif state.cooldown == 0 and self._is_spike(state.negatives, state.total):
+            state.episode = Episode(start_bucket=state.bucket)
+            signals.append(self._progress("open", review.event_time))
+        return signals
+
+    def _is_spike(self, negatives: int, total: int) -> bool:
+        state = self.state
+        if state.history < self.rule.warmup_buckets or negatives <= state.threshold:
+            return False
+        if state.share_total > 0:
+            # Conditioned on this bucket's own volume: a sale day doubles the negatives with the usual share.
+            share = state.share_neg / state.share_total
+            if negatives <= poisson_upper_quantile(share * total, self.rule.alpha):
+                return False
+        return True
+
+    def _advance_to(self, bucket: int) -> list[SpikeSignal]:
+        state = self.state
+        assert state.bucket is not None
+        signals = self._close(state.bucket, state.negatives, state.total, state.languages)
+        empty = bucket - state.bucket - 1
+        closing = state.bucket + 1
+        # Empty buckets one by one while they can end an episode or a cooldown, then all at once.
+        while empty > 0 and (state.episode is not None or state.cooldown > 0):
+            signals.extend(self._close(closing, 0, 0, {}))
+            closing += 1
+            empty -= 1
+        if empty > 0:
+            self._fold_zeros(empty)
+        state.bucket = bucket
+        state.negatives = state.total = 0
+        state.languages = {}
+        state.threshold = self.rule.threshold(self.expected())
+        return signals
+
+    def _close(self, bucket: int, negatives: int, total: int, languages: Mapping[str, int]) -> list[SpikeSignal]:
+        state = self.state
+        rule = self.rule
+        spike = self._is_spike(negatives, total)
+        signals: list[SpikeSignal] = []
+        episode = state.episode
+        if episode is not None:
+            episode.observed += negatives
+            episode.total += total
+            episode.expected += self.expected()
+            for language, count in languages.items():
+                episode.languages[language] = episode.languages.get(language, 0) + count
+            episode.quiet = 0 if spike else episode.quiet + 1
+            if episode.quiet >= rule.resolve_after:
+                signals.append(self._resolve(episode, (bucket + 1) * rule.bucket_seconds))
+                state.episode = None
+                state.cooldown = rule.cooldown_buckets
+        elif state.cooldown > 0:
+            state.cooldown -= 1
+        self._fold(negatives, total, spike)
+        return signals
+
+    def _fold(self, negatives: int, total: int, spike: bool) -> None:
+        """Add a closed bucket to the baselines. A spike bucket enters the count baseline only up to the bound
+        and the share baseline not at all: otherwise a long storm would soon look normal."""
+        state = self.state
+        decay = self.rule.decay
+        state.neg_sum = state.neg_sum * decay + (min(float(negatives), state.threshold) if spike else negatives)
+        state.weight = state.weight * decay + 1.0
+        state.share_neg = state.share_neg * decay + (0 if spike else negatives)
+        state.share_total = state.share_total * decay + (0 if spike else total)
+        state.history += 1
+
+    def _fold_zeros(self, count: int) -> None:
+        """Fold `count` empty buckets in O(1): the geometric series of the EWMA weights."""
+        state = self.state
+        decay = self.rule.decay
+        factor = decay**count
+        state.neg_sum *= factor
+        state.share_neg *= factor
+        state.share_total *= factor
+        state.weight = state.weight * factor + (1.0 - factor) / (1.0 - decay)
+        state.history += count
+
+    def _fold_late(self, bucket: int, review: ScoredReview) -> None:
+        """An event for an already closed bucket joins the baseline with that bucket's weight, never an alert.
+
+        A second source's backfill or a page delivered out of order arrives this way; counting it in the open
+        bucket instead would fake a spike.
+        """
+        state = self.state
+        assert state.bucket is not None and state.first_bucket is not None
+        if bucket < state.first_bucket or review.classification.polarity == "unknown":
+            return
+        weight = self.rule.decay ** (state.bucket - 1 - bucket)
+        if weight < _NEGLIGIBLE_WEIGHT:
+            return
+        state.share_total += weight
+        if review.classification.negative:
+            state.neg_sum += weight
+            state.share_neg += weight
+
+    def _progress(self, phase: SpikePhase, at: float) -> SpikeSignal:
+        state = self.state
+        episode = state.episode
+        assert episode is not None and state.bucket is not None
+        bucket_start = state.bucket * self.rule.bucket_seconds
+        # The open bucket's expectation grows with the part of it that has passed.
+        elapsed = min(max(at - bucket_start, 0.0), float(self.rule.bucket_seconds))
+        languages = dict(episode.languages)
+        for language, count in state.languages.items():
+            languages[language] = languages.get(language, 0) + count
+        return SpikeSignal(
+            phase=phase,
+            started_at=episode.start_bucket * self.rule.bucket_seconds,
+            at=at,
+            observed=episode.observed + state.negatives,
+            expected=episode.expected + self.expected() * elapsed / self.rule.bucket_seconds,
+            total=episode.total + state.total,
+            threshold=state.threshold,
+            languages=languages,
+        )
+
+    def _resolve(self, episode: Episode, at: int) -> SpikeSignal:
+        return SpikeSignal(
+            phase="resolve",
+            started_at=episode.start_bucket * self.rule.bucket_seconds,
+            at=float(at),
+            observed=episode.observed,
+            expected=episode.expected,
+            total=episode.total,
+            threshold=self.state.threshold,
+            languages=dict(episode.languages),
+        )

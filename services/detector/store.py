@@ -1,0 +1,153 @@
+"""The detector's PostgreSQL tables: reviews (deduplicated on event_id), checkpoints, emitted incidents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+from services.detector.scoring import ScoredReview
+from services.shared.events import IncidentEvent
+from services.shared.timeutil import parse_rfc3339
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+# One statement per batch: unnest turns the column arrays back into rows. RETURNING names only the rows that were
+# new, so a re-polled or replayed event (same event_id) never reaches detection twice.
+_INSERT_REVIEWS = """
+INSERT INTO reviews (event_id, merchant_id, platform, item_id, event_type, created_at, observed_at,
+                     rating, negativity, negative, polarity, language, payload)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                     $7::timestamptz[], $8::float8[], $9::float8[], $10::bool[], $11::text[], $12::text[],
+                     $13::text[]::jsonb[])
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+
+_INSERT_INCIDENTS = """
+INSERT INTO detector_incidents (incident_id, version, status, kind, severity, merchant_id, started_at, detected_at,
+                                payload)
+SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+                     $8::timestamptz[], $9::text[]::jsonb[])
+ON CONFLICT (incident_id, version) DO NOTHING
+"""
+
+# Fenced: the update applies only where the stored offset is the one this member continued from. A member that
+# lost the partition without noticing (a long pause) cannot overwrite the new owner's progress.
+_SAVE_CHECKPOINT = """
+INSERT INTO detector_checkpoints (consumer_group, topic, partition, next_offset, state, updated_at)
+VALUES ($1, $2, $3, $4, $5::jsonb, now())
+ON CONFLICT (consumer_group, topic, partition)
+DO UPDATE SET next_offset = EXCLUDED.next_offset, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
+WHERE detector_checkpoints.next_offset = $6
+RETURNING next_offset
+"""
+
+_LOAD_CHECKPOINT = """
+SELECT next_offset, state::text AS state FROM detector_checkpoints
+WHERE consumer_group = $1 AND topic = $2 AND partition = $3
+"""
+
+
+class CheckpointConflict(Exception):
+    """Another consumer moved this partition's checkpoint: this member no longer owns the partition's state."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    next_offset: int
+    state: dict[str, Any]
+
+
+async def insert_reviews(connection: Connection, reviews: Sequence[ScoredReview]) -> set[str]:
+    """Store a batch; returns the event ids that were not stored before. Ids must be unique within the batch."""
+    if not reviews:
+        return set()
+    events = [review.event for review in reviews]
+    rows = await connection.fetch(
+        _INSERT_REVIEWS,
+        [_clean(e.event_id) for e in events],
+        [_clean(e.merchant_id) for e in events],
+        [_clean(e.platform) for e in events],
+        [_clean(e.item_id) for e in events],
+        [e.event_type for e in events],
+        [parse_rfc3339(e.created_at) for e in events],
+        [parse_rfc3339(e.observed_at) for e in events],
+        [e.rating for e in events],
+        [r.classification.negativity for r in reviews],
+        [r.classification.negative for r in reviews],
+        [r.classification.polarity for r in reviews],
+        [None if r.classification.language is None else _clean(r.classification.language) for r in reviews],
+        [_json_text(e.to_dict()) for e in events],
+    )
+    return {row["event_id"] for row in rows}
+
+
+async def insert_incidents(connection: Connection, incidents: Sequence[IncidentEvent]) -> None:
+    """Record the incident events of a batch (a replay of the same batch records nothing new)."""
+    if not incidents:
+        return
+    await connection.execute(
+        _INSERT_INCIDENTS,
+        [i.incident_id for i in incidents],
+        [i.version for i in incidents],
+        [i.status for i in incidents],
+        [i.kind for i in incidents],
+        [i.severity for i in incidents],
+        [_clean(i.merchant_id) for i in incidents],
+        [parse_rfc3339(i.started_at) for i in incidents],
+        [parse_rfc3339(i.detected_at) for i in incidents],
+        [_json_text(i.to_dict()) for i in incidents],
+    )
+
+
+async def save_checkpoint(
+    connection: Connection,
+    *,
+    group: str,
+    topic: str,
+    partition: int,
+    previous_offset: int,
+    next_offset: int,
+    state: dict[str, Any],
+) -> None:
+    """Move the checkpoint from `previous_offset` to `next_offset`; raises CheckpointConflict if it was elsewhere."""
+    moved = await connection.fetchval(
+        _SAVE_CHECKPOINT, group, topic, partition, next_offset, orjson.dumps(state).decode(), previous_offset
+    )
+    if moved is None:
+        raise CheckpointConflict(f"{topic}[{partition}] checkpoint is no longer at offset {previous_offset}")
+
+
+async def load_checkpoint(connection: Connection, *, group: str, topic: str, partition: int) -> Checkpoint | None:
+    row = await connection.fetchrow(_LOAD_CHECKPOINT, group, topic, partition)
+    if row is None:
+        return None
+    return Checkpoint(next_offset=row["next_offset"], state=orjson.loads(row["state"]))
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL text cannot hold NUL characters; review text is untrusted and may contain them.
+    return text.replace("\x00", "")
+
+
+def _json_text(data: dict[str, Any]) -> str:
+    """JSON for a jsonb column: jsonb rejects the \\u0000 escape, so NULs are dropped from every string first."""
+    encoded = orjson.dumps(data)
+    if b"\\u0000" not in encoded:
+        return encoded.decode()
+    return orjson.dumps(_strip_nul(data)).decode()
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return {_clean(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    return value
