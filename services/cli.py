@@ -37,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
         service.add_argument("--config", type=Path, help="YAML config file (default: STORMWATCH_CONFIG)")
         service.add_argument("--http-port", type=int, help="HTTP port (default: STORMWATCH_HTTP_PORT or 8080)")
 
+    classify = commands.add_parser(
+        "classify", help="add negativity, negative, category and language to each line of a JSONL file (offline)"
+    )
+    from services.detector.classification.cli import add_arguments as add_classify_arguments
+
+    add_classify_arguments(classify)
+
     simulator = commands.add_parser("simulator", help="serve the fake platform APIs driven by a scenario")
     simulator.add_argument("--scenario", default="demo", help="'demo' or a scenario YAML file (default demo)")
     simulator.add_argument("--port", type=int, default=8090, help="port (default 8090)")
@@ -48,17 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            from services.local_run import run_local
-
-            return asyncio.run(_until_signalled(lambda stop: run_local(args, stop)))
-        if args.command == "simulator":
-            from services.service_main import run_simulator
-
-            return asyncio.run(_until_signalled(lambda stop: run_simulator(args, stop)))
-        from services.service_main import run_service
-
-        return asyncio.run(_until_signalled(lambda stop: run_service(args.command, args, stop)))
+        return _dispatch(args)
     except ConfigError as exc:
         print(f"stormwatch: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -67,6 +64,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Offline commands run directly; services run on an event loop until a signal or their own end."""
+    if args.command == "classify":
+        from services.detector.classification.cli import run_classify
+
+        return run_classify(args)
+    if args.command == "run":
+        from services.local_run import run_local
+
+        return asyncio.run(_until_signalled(lambda stop: run_local(args, stop)))
+    if args.command == "simulator":
+        from services.service_main import run_simulator
+
+        return asyncio.run(_until_signalled(lambda stop: run_simulator(args, stop)))
+    from services.service_main import run_service
+
+    return asyncio.run(_until_signalled(lambda stop: run_service(args.command, args, stop)))
 
 
 async def _until_signalled(body: object) -> int:

@@ -1,0 +1,1 @@
+"""Review classification: negativity, complaint category and language of every review event, offline."""
