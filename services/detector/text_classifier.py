@@ -1,0 +1,65 @@
+"""The detector's Classifier seam backed by the multilingual text classifier, with the model run in batches off-loop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.detector.classification.classifier import ReviewClassifier
+from services.detector.classification.inputs import input_from_event
+from services.detector.classification.types import Classification as TextClassification
+from services.detector.negativity import Classification
+from services.shared.events import ReviewEvent
+
+
+def to_detector(result: TextClassification) -> Classification:
+    """Map the text classifier's verdict onto what the detection engine keeps."""
+    if result.source == "none":  # no rating, no text, no hint: nothing to judge
+        return Classification(negativity=None, negative=False, polarity="unknown", language=result.language)
+    return Classification(
+        negativity=result.negativity,
+        negative=result.negative,
+        polarity=result.polarity,
+        category=result.category,
+        language=result.language,
+    )
+
+
+class TextAwareClassifier:
+    """Implements `negativity.Classifier` for the engine.
+
+    The engine asks one event at a time, synchronously, inside its pure processing. The text model is far too
+    slow for that on an event loop, so the service first calls `prepare(events)` for a whole batch (the model
+    runs in the classifier's worker thread, batched and cached) and `classify` then only looks the answer up.
+    An event that was not prepared (the backtest, the CLI) is classified inline: same code, same answer, so the
+    live service and the backtest agree.
+    """
+
+    def __init__(self, classifier: ReviewClassifier | None = None) -> None:
+        self._classifier = classifier or ReviewClassifier()
+        self._prepared: dict[str, Classification] = {}
+
+    @property
+    def stats(self) -> object:
+        return self._classifier.stats
+
+    async def prepare(self, events: Sequence[ReviewEvent]) -> None:
+        """Classify a batch off the event loop; the next `classify` calls for these events are lookups."""
+        if not events:
+            return
+        results = await self._classifier.classify_many([input_from_event(event) for event in events])
+        # Only the current batch is kept: the engine consumes it right after, and memory stays bounded.
+        self._prepared = {event.event_id: to_detector(r) for event, r in zip(events, results, strict=True)}
+
+    def prepare_sync(self, events: Sequence[ReviewEvent]) -> None:
+        """The same as `prepare`, on the calling thread (offline tools)."""
+        results = self._classifier.classify_many_sync([input_from_event(event) for event in events])
+        self._prepared = {event.event_id: to_detector(r) for event, r in zip(events, results, strict=True)}
+
+    def classify(self, event: ReviewEvent) -> Classification:
+        found = self._prepared.get(event.event_id)
+        if found is not None:
+            return found
+        return to_detector(self._classifier.classify_many_sync([input_from_event(event)])[0])
+
+    def close(self) -> None:
+        self._classifier.close()
