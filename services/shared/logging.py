@@ -22,12 +22,14 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
     ]
+    # No file is bound here: the loggers find sys.stdout when they are made, so a redirected or replaced stdout
+    # (a test's capture, a daemon's reopened stream) is honoured instead of writing to a closed one.
     if use_console:
         processors = [*shared, structlog.dev.ConsoleRenderer()]
-        factory: Any = structlog.PrintLoggerFactory(sys.stdout)
+        factory: Any = structlog.PrintLoggerFactory()
     else:
         processors = [*shared, structlog.processors.JSONRenderer(serializer=orjson.dumps)]
-        factory = structlog.BytesLoggerFactory(sys.stdout.buffer)
+        factory = structlog.BytesLoggerFactory()
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
