@@ -44,6 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_classify_arguments(classify)
 
+    from services.pollers import import_cli, platforms_cli
+
+    platforms_cli.add_arguments(
+        commands.add_parser("platforms", help="list the platform adapters and what each can and cannot see")
+    )
+    import_cli.add_arguments(
+        commands.add_parser("import", help="publish reviews from a CSV or JSONL export (JD, Pinduoduo, ...)")
+    )
+
     simulator = commands.add_parser("simulator", help="serve the fake platform APIs driven by a scenario")
     simulator.add_argument("--scenario", default="demo", help="'demo' or a scenario YAML file (default demo)")
     simulator.add_argument("--port", type=int, default=8090, help="port (default 8090)")
@@ -72,6 +81,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from services.detector.classification.cli import run_classify
 
         return run_classify(args)
+    if args.command == "platforms":
+        from services.pollers import platforms_cli
+
+        return platforms_cli.run(args)
+    if args.command == "import":
+        from services.pollers import import_cli
+
+        return import_cli.run(args)
     if args.command == "run":
         from services.local_run import run_local
 

@@ -143,7 +143,7 @@ class LocalPipeline(Lifecycle):
 
 
 def demo_config(simulator: Any, webhook_url: str) -> Config:
-    """The built-in demo: the demo merchant's Trustpilot account on the simulator, paged to console and webhook."""
+    """The built-in demo: the demo merchant on every simulated platform, paged to console and webhook."""
     api_key, api_secret = simulator.credentials_for(DEMO_MERCHANT)
     return parse_config(
         {
@@ -158,7 +158,8 @@ def demo_config(simulator: Any, webhook_url: str) -> Config:
                     "backfill_hours": 48,
                     "credentials": {"api_key": api_key, "api_secret": api_secret},
                     "options": {"business_unit_id": "bu-demo-shop"},
-                }
+                },
+                *_demo_platform_sources(simulator),
             ],
             "detection": {"preset": "balanced", "bucket_seconds": 900},
             "receivers": [
@@ -168,6 +169,60 @@ def demo_config(simulator: Any, webhook_url: str) -> Config:
             "route": {"receivers": ["console", "team-webhook"]},
         }
     )
+
+
+def _demo_platform_sources(simulator: Any) -> list[dict[str, Any]]:
+    """The demo merchant on the simulator's other platforms (Google Business Profile, Etsy, eBay, Yelp), for each
+    platform its scenario puts it on."""
+    profile = simulator.scenario.merchant(DEMO_MERCHANT)
+    # More than the demo's 48 h of history: the simulated clock runs from the first call, so a source that starts
+    # polling a moment later must still reach back to the first review.
+    common = {"merchant": DEMO_MERCHANT, "base_url": simulator.url, "poll_interval_seconds": 1.0, "backfill_hours": 72}
+    sources: list[dict[str, Any]] = []
+    if profile.google is not None:
+        names = ("client_id", "client_secret", "refresh_token")
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/google_business",
+                "platform": "google_business",
+                "credentials": dict(zip(names, simulator.google_credentials_for(DEMO_MERCHANT), strict=True)),
+                "options": {"account_id": profile.google.account_id, "location_id": profile.google.location_id},
+                **common,
+            }
+        )
+    if profile.etsy is not None:
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/etsy",
+                "platform": "etsy",
+                "credentials": {"api_key": simulator.etsy_api_key_for(DEMO_MERCHANT)},
+                "options": {"shop_id": profile.etsy.shop_id},
+                **common,
+            }
+        )
+    if profile.ebay is not None:
+        names = ("client_id", "client_secret", "refresh_token")
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/ebay",
+                "platform": "ebay",
+                "credentials": dict(zip(names, simulator.ebay_credentials_for(DEMO_MERCHANT), strict=True)),
+                "options": {"user_id": profile.ebay.user_id},
+                **common,
+            }
+        )
+    if profile.yelp is not None:
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/yelp",
+                "platform": "yelp",
+                "timezone": profile.timezone,  # Yelp sends the business's local time without an offset
+                "credentials": {"api_key": simulator.yelp_api_key_for(DEMO_MERCHANT)},
+                "options": {"business_id": profile.yelp.business_id},
+                **common,
+            }
+        )
+    return sources
 
 
 def _with_notify_file(config: Config, notify_file: Path | None) -> Config:

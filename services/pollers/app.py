@@ -15,9 +15,11 @@ from services.pollers.adapters.base import PlatformAdapter, PollOptions
 from services.pollers.adapters.http import PlatformClient
 from services.pollers.adapters.registry import build_adapter
 from services.pollers.cursor_store import CursorStore
+from services.pollers.fingerprints import FingerprintStore
 from services.pollers.metrics import PollerMetrics
 from services.pollers.poll_loop import SourcePoller
 from services.pollers.ratelimit import RateLimiters
+from services.pollers.webhooks import WebhookReceiver, is_webhook_source
 from services.shared import db
 from services.shared.config import Config
 from services.shared.deadletter import DeadLetterPublisher
@@ -59,6 +61,9 @@ class PollerApp(Lifecycle):
         self._pollers: list[SourcePoller] = []
         self._poll_tasks: list[asyncio.Task[Any]] = []
         self._started_at = 0.0
+        # Sources pushed to rather than polled: their routes must exist before the HTTP server starts.
+        self._webhooks = WebhookReceiver([s for s in config.sources if is_webhook_source(s)], registry)
+        http.add_routes(self._webhooks.routes())
         http.add_readiness_check(self.name, self._ready)
         http.add_liveness_check(self.name, self.is_alive)
 
@@ -68,7 +73,11 @@ class PollerApp(Lifecycle):
 
     async def _start(self, stack: AsyncExitStack) -> None:
         # Configuration first: a source without an adapter fails the start before anything opens.
-        adapters = [(source, build_adapter(source, i), i) for i, source in enumerate(self._config.sources)]
+        adapters = [
+            (source, build_adapter(source, i), i)
+            for i, source in enumerate(self._config.sources)
+            if not is_webhook_source(source)
+        ]
         options = [
             PollOptions.from_source(source, f"sources[{i}]", adapter.default_rate_limit)
             for source, adapter, i in adapters
@@ -93,7 +102,10 @@ class PollerApp(Lifecycle):
         stack.push_async_callback(session.close)
 
         deadletters = DeadLetterPublisher(producer, settings.topics.deadletter, self._registry)
+        self._webhooks.attach(producer, deadletters, settings.topics.reviews)
+        stack.callback(self._webhooks.detach)
         cursors = CursorStore(pool)
+        fingerprints = FingerprintStore(pool)
         semaphore = asyncio.Semaphore(MAX_CONCURRENT_POLLS)
         limiters = RateLimiters()
         self._pollers = []
@@ -111,6 +123,7 @@ class PollerApp(Lifecycle):
                     metrics=self._metrics,
                     semaphore=semaphore,
                     options=poll_options,
+                    fingerprints=fingerprints,
                 )
             )
         self._started_at = time.monotonic()

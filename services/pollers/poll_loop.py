@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 from collections.abc import Callable
@@ -12,11 +13,14 @@ from services.pollers.adapters.base import Cursor, Page, PageRequest, PlatformAd
 from services.pollers.adapters.http import PlatformError, Requester
 from services.pollers.backoff import Backoff
 from services.pollers.cursor_store import CursorStore
+from services.pollers.fingerprints import Fingerprints
 from services.pollers.metrics import PollerMetrics
+from services.pollers.revisions import as_update, content_fingerprint
 from services.shared import codec
 from services.shared.config import SourceConfig
 from services.shared.deadletter import DeadLetterPublisher
 from services.shared.errors import BadInput, Reason, StormwatchError
+from services.shared.events import ReviewEvent
 from services.shared.kafka import EventProducer
 from services.shared.logging import get_logger
 from services.shared.timeutil import Clock, WallClock
@@ -24,6 +28,10 @@ from services.shared.timeutil import Clock, WallClock
 log = get_logger("stormwatch.pollers")
 
 DEADLETTER_SOURCE = "pollers"
+# After this many failed polls in a row the source's circuit opens: it is polled at most once per cooldown, so a
+# platform that is down is not hammered by every source that uses it (each source still probes on its own).
+BREAKER_THRESHOLD = 5
+BREAKER_COOLDOWN_SECONDS = 300.0
 
 
 class _Stopping(Exception):
@@ -36,6 +44,7 @@ class PollStats:
     published: int = 0
     dead_lettered: int = 0
     retries: int = 0
+    unchanged: int = 0  # re-served items whose content was already published
     more: bool = False  # stopped at max_pages_per_poll with more to read: poll again at once
     stopped: bool = False
 
@@ -62,6 +71,7 @@ class SourcePoller:
         options: PollOptions,
         clock: Clock | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        fingerprints: Fingerprints | None = None,
     ) -> None:
         self.source = source
         self._adapter = adapter
@@ -69,6 +79,7 @@ class SourcePoller:
         self._producer = producer
         self._deadletters = deadletters
         self._cursors = cursors
+        self._fingerprints = fingerprints
         self._topic = topic
         self._metrics = metrics
         self._semaphore = semaphore
@@ -116,14 +127,28 @@ class SourcePoller:
         except StormwatchError as exc:
             self.consecutive_failures += 1
             retry_after = exc.retry_after if isinstance(exc, PlatformError) else None
-            return self._failure_backoff.delay(self.consecutive_failures, retry_after)
+            return self._after_failure(self._failure_backoff.delay(self.consecutive_failures, retry_after))
         except Exception:  # noqa: BLE001 - a bug in one adapter must not end the loop; poll_once logged it
             self.consecutive_failures += 1
-            return self._failure_backoff.delay(self.consecutive_failures)
+            return self._after_failure(self._failure_backoff.delay(self.consecutive_failures))
         self.consecutive_failures = 0
         if stats.more:
             return 0.0
         return self.source.poll_interval_seconds * self._rng.uniform(0.9, 1.1)
+
+    @property
+    def circuit_open(self) -> bool:
+        return self.consecutive_failures >= BREAKER_THRESHOLD
+
+    def _after_failure(self, delay: float) -> float:
+        """The wait after a failed poll: the backoff, or the breaker's cooldown once the circuit is open."""
+        if not self.circuit_open:
+            return delay
+        if self.consecutive_failures == BREAKER_THRESHOLD:
+            log.warning(
+                "circuit open", source=self.source.id, platform=self._platform, cooldown=BREAKER_COOLDOWN_SECONDS
+            )
+        return max(delay, BREAKER_COOLDOWN_SECONDS * self._rng.uniform(0.9, 1.1))
 
     async def poll_once(self) -> PollStats:
         """One poll: pages until caught up (or the page budget is spent). Logs one line, whatever happens."""
@@ -184,18 +209,60 @@ class SourcePoller:
 
     async def _publish(self, page: Page, stats: PollStats) -> None:
         observed_at = self._clock.now()
-        records: list[tuple[bytes | None, bytes]] = []
+        events: list[ReviewEvent] = []
+        # Sources that re-read a window (eBay, Google) serve a broken item again on every poll: dead-letter the same
+        # bytes once. Keys of dead-lettered bytes live beside the fingerprints.
+        digests = {item.raw: "raw:" + hashlib.sha256(item.raw).hexdigest()[:32] for item in page.items}
+        known_bad: dict[str, str] = {}
+        if self._fingerprints is not None and page.items:
+            known_bad = await self._fingerprints.load(self.source.id, digests.values())
+        rejected: dict[str, str] = {}
         for item in page.items:
             try:
-                event = self._adapter.normalise(item, self.source, observed_at)
-                records.append((self._key, codec.encode_review(event)))
+                events.append(self._adapter.normalise(item, self.source, observed_at))
             except BadInput as exc:
+                if digests[item.raw] in known_bad:
+                    stats.unchanged += 1
+                    continue
                 await self._dead_letter(item, exc)
                 stats.dead_lettered += 1
-        if records:
+                rejected[digests[item.raw]] = "dead-lettered"
+        events, seen = await self._revise(events, stats)
+        seen.update(rejected)
+        if events:
+            records = [(self._key, codec.encode_review(event)) for event in events]
             await self._producer.send_batch(self._topic, records)
             self._metrics.published.labels(platform=self._platform).inc(len(records))
             stats.published += len(records)
+        if self._fingerprints is not None and seen:
+            # After the ack: a crash before this line re-publishes the same deterministic ids, never loses an edit.
+            await self._fingerprints.save(self.source.id, seen)
+
+    async def _revise(self, events: list[ReviewEvent], stats: PollStats) -> tuple[list[ReviewEvent], dict[str, str]]:
+        """Drop re-served items whose content is unchanged; turn changed ones into `review.updated` events.
+
+        Snapshots pass through untouched (their ids already name their counters); without a fingerprint store the
+        adapter's events pass through as they are.
+        """
+        if self._fingerprints is None:
+            return events, {}
+        tracked = [e for e in events if e.event_type != "thread.snapshot"]
+        known = await self._fingerprints.load(self.source.id, {e.item_id for e in tracked})
+        kept: list[ReviewEvent] = []
+        seen: dict[str, str] = {}
+        for event in events:
+            if event.event_type == "thread.snapshot":
+                kept.append(event)
+                continue
+            fingerprint = content_fingerprint(event)
+            previous = seen.get(event.item_id, known.get(event.item_id))
+            if previous == fingerprint:
+                stats.unchanged += 1
+                continue
+            revised = as_update(event, fingerprint) if previous and event.event_type == "review.created" else event
+            seen[event.item_id] = fingerprint
+            kept.append(revised)
+        return kept, seen
 
     async def _dead_letter(self, item: RawItem, exc: BadInput) -> None:
         await self._deadletters.publish(
@@ -241,6 +308,7 @@ class SourcePoller:
             "published": stats.published,
             "dead_lettered": stats.dead_lettered,
             "retries": stats.retries,
+            "unchanged": stats.unchanged,
             "duration_ms": round(duration * 1000, 1),
         }
         if outcome == "error" and not isinstance(error, StormwatchError):

@@ -11,14 +11,14 @@ from prometheus_client import CollectorRegistry
 
 from services.shared import metrics
 from services.shared.lifecycle import Lifecycle
-from services.simulator import trustpilot
+from services.simulator import ebay, etsy, google_business, trustpilot, yelp
 from services.simulator.clock import SimClock
 from services.simulator.scenario import Scenario
 from services.simulator.timeline import SimReview, generate_timeline
 
 
 class SimulatorApp(Lifecycle):
-    """Fake Trustpilot (more platforms later) driven by a scenario and a simulated clock.
+    """Fake Trustpilot and Google Business Profile driven by a scenario and a simulated clock.
 
     Without an injected clock, the simulator's own clock stands at the scenario origin until the first reviews
     request, then runs at the scenario's speed: a poller that boots slowly still backfills the whole history.
@@ -54,6 +54,12 @@ class SimulatorApp(Lifecycle):
         self.trustpilot = trustpilot.TrustpilotApi(
             scenario, self._timeline, self._clock, requests, on_reviews_request=self._first_call
         )
+        self.google_business = google_business.GoogleBusinessApi(
+            scenario, self._clock, requests, on_reviews_request=self._first_call
+        )
+        self.etsy = etsy.EtsyApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
+        self.yelp = yelp.YelpApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
+        self.ebay = ebay.EbayApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
 
     @property
     def clock(self) -> SimClock:
@@ -74,11 +80,43 @@ class SimulatorApp(Lifecycle):
         """The (api_key, api_secret) the simulated Trustpilot accepts for this merchant."""
         return trustpilot.credentials_for(self.scenario, merchant_id)
 
-    def visible_reviews(self, merchant_id: str | None = None) -> list[SimReview]:
-        """Ground truth: reviews created up to the current simulated time (`malformed` says which are served broken)."""
+    def google_credentials_for(self, merchant_id: str) -> tuple[str, str, str]:
+        """The (client_id, client_secret, refresh_token) the simulated Google accepts for this merchant."""
+        return google_business.credentials_for(self.scenario, merchant_id)
+
+    def etsy_api_key_for(self, merchant_id: str) -> str:
+        """The keystring the simulated Etsy accepts for this merchant."""
+        return etsy.api_key_for(self.scenario, merchant_id)
+
+    def yelp_api_key_for(self, merchant_id: str) -> str:
+        """The API key the simulated Yelp Fusion accepts for this merchant."""
+        return yelp.api_key_for(self.scenario, merchant_id)
+
+    def ebay_credentials_for(self, merchant_id: str) -> tuple[str, str, str]:
+        """The (client_id, client_secret, refresh_token) the simulated eBay accepts for this merchant."""
+        return ebay.credentials_for(self.scenario, merchant_id)
+
+    def visible_reviews(self, merchant_id: str | None = None, platform: str | None = "trustpilot") -> list[SimReview]:
+        """Ground truth: reviews created up to the current simulated time (`malformed` says which are served broken).
+
+        Trustpilot's by default; `platform=None` for every platform's (each review says its `platform`).
+        """
         now = self._clock.now()
-        merchants = self._timeline.merchant_ids if merchant_id is None else (merchant_id,)
-        found = [review for m in merchants for review in self._timeline.visible(m, now)]
+        timelines = {
+            "trustpilot": self._timeline,
+            "google_business": self.google_business.timeline,
+            "etsy": self.etsy.timeline,
+            "yelp": self.yelp.timeline,
+            "ebay": self.ebay.timeline,
+        }
+        found = [
+            review
+            for name, timeline in timelines.items()
+            if platform is None or name == platform
+            for m in (timeline.merchant_ids if merchant_id is None else (merchant_id,))
+            if m in timeline.merchant_ids
+            for review in timeline.visible(m, now)
+        ]
         found.sort(key=lambda r: (r.created_at, r.id))
         return found
 
@@ -93,6 +131,10 @@ class SimulatorApp(Lifecycle):
     async def _start(self, stack: AsyncExitStack) -> None:
         app = web.Application()
         app.router.add_routes(self.trustpilot.routes())
+        app.router.add_routes(self.google_business.routes())
+        app.router.add_routes(self.etsy.routes())
+        app.router.add_routes(self.yelp.routes())
+        app.router.add_routes(self.ebay.routes())
         app.router.add_routes(self._extra_routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()

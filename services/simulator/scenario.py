@@ -42,6 +42,41 @@ class TrustpilotAccount:
 
 
 @dataclass(frozen=True)
+class GoogleLocation:
+    """The merchant's Google Business Profile location; its reviews are a timeline of their own (no storms)."""
+
+    account_id: str
+    location_id: str
+    baseline_per_hour: float = 6.0
+    reply_share: float = 0.3  # reviews the merchant answers some hours later (updateTime moves)
+    edit_share: float = 0.3  # answered negative reviews whose author then raises the rating to five stars
+
+
+@dataclass(frozen=True)
+class EtsyShop:
+    """The merchant's Etsy shop: transaction reviews without review ids."""
+
+    shop_id: str
+    baseline_per_hour: float = 3.0
+
+
+@dataclass(frozen=True)
+class YelpBusiness:
+    """The merchant's Yelp business: the API shows only its three newest review excerpts."""
+
+    business_id: str
+    baseline_per_hour: float = 1.0
+
+
+@dataclass(frozen=True)
+class EbaySeller:
+    """The merchant's eBay seller account: feedback with replies, buyer follow-ups and withdrawals over time."""
+
+    user_id: str
+    baseline_per_hour: float = 3.0
+
+
+@dataclass(frozen=True)
 class MerchantProfile:
     """One merchant of the simulated world and how its customers review it."""
 
@@ -56,6 +91,10 @@ class MerchantProfile:
     daily_profile: tuple[float, ...] = DEFAULT_DAILY_PROFILE
     weekly_profile: tuple[float, ...] = DEFAULT_WEEKLY_PROFILE
     storms: tuple[StormWindow, ...] = ()
+    google: GoogleLocation | None = None
+    etsy: EtsyShop | None = None
+    yelp: YelpBusiness | None = None
+    ebay: EbaySeller | None = None
 
     def baseline_rate_per_hour(self, moment: datetime) -> float:
         """The expected baseline rate at `moment`: the average rate shaped by local hour and weekday."""
@@ -73,6 +112,8 @@ class Faults:
     rate_limit_every: int = 0  # every Nth reviews request is answered 429 with Retry-After
     server_error_every: int = 0  # every Nth reviews request is answered 503 with Retry-After
     retry_after_seconds: int = 1
+    slow_every: int = 0  # every Nth Google reviews request answers only after slow_seconds (real time)
+    slow_seconds: int = 2
 
 
 @dataclass(frozen=True)
@@ -103,6 +144,12 @@ class Scenario:
         raise KeyError(merchant_id)
 
 
+DEMO_LANGUAGES = (
+    ("en", 0.34), ("de", 0.12), ("nl", 0.10), ("fr", 0.07), ("ru", 0.07), ("zh", 0.07),
+    ("es", 0.06), ("it", 0.05), ("pl", 0.05), ("tr", 0.04), ("ja", 0.03),
+)  # fmt: skip
+
+
 def demo_scenario(speed: float = 120.0, seed: int = 7, origin: datetime | None = None) -> Scenario:
     """The built-in demo: demo-shop on Trustpilot, 48 h of history, and a logistics storm 20 minutes in.
 
@@ -116,8 +163,14 @@ def demo_scenario(speed: float = 120.0, seed: int = 7, origin: datetime | None =
         name="Demo Shop",
         timezone="Europe/Amsterdam",
         trustpilot=TrustpilotAccount(business_unit_id="bu-demo-shop"),
+        google=GoogleLocation(account_id="1001", location_id="2002", baseline_per_hour=4.0),
+        etsy=EtsyShop(shop_id="30303", baseline_per_hour=3.0),
+        yelp=YelpBusiness(business_id="demo-shop-amsterdam", baseline_per_hour=1.0),
+        ebay=EbaySeller(user_id="demo_shop_nl", baseline_per_hour=3.0),
         baseline_per_hour=24.0,
         negative_share=0.10,
+        # An international shop: reviews in every language the classifier reads, so the demo exercises it.
+        languages=DEMO_LANGUAGES,
         storms=(
             StormWindow(
                 start_offset_seconds=20 * 60,
@@ -155,7 +208,14 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 name: {"type": "integer", "minimum": 0}
-                for name in ("malformed_every", "rate_limit_every", "server_error_every", "retry_after_seconds")
+                for name in (
+                    "malformed_every",
+                    "rate_limit_every",
+                    "server_error_every",
+                    "retry_after_seconds",
+                    "slow_every",
+                    "slow_seconds",
+                )
             },
         },
         "merchants": {
@@ -174,6 +234,39 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
                         "additionalProperties": False,
                         "required": ["business_unit_id"],
                         "properties": {"business_unit_id": {"type": "string", "minLength": 1}},
+                    },
+                    "google": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["account_id", "location_id"],
+                        "properties": {
+                            "account_id": {"type": "string", "pattern": "^[0-9]+$"},
+                            "location_id": {"type": "string", "pattern": "^[0-9]+$"},
+                            "baseline_per_hour": _NUMBER,
+                            "reply_share": {"type": "number", "minimum": 0, "maximum": 1},
+                            "edit_share": {"type": "number", "minimum": 0, "maximum": 1},
+                        },
+                    },
+                    "etsy": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["shop_id"],
+                        "properties": {
+                            "shop_id": {"type": "string", "pattern": "^[0-9]+$"},
+                            "baseline_per_hour": _NUMBER,
+                        },
+                    },
+                    "yelp": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["business_id"],
+                        "properties": {"business_id": {"type": "string", "minLength": 1}, "baseline_per_hour": _NUMBER},
+                    },
+                    "ebay": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["user_id"],
+                        "properties": {"user_id": {"type": "string", "minLength": 1}, "baseline_per_hour": _NUMBER},
                     },
                     "baseline_per_hour": _NUMBER,
                     "negative_share": {"type": "number", "minimum": 0, "maximum": 1},
@@ -278,6 +371,10 @@ def _merchant(raw: dict[str, Any], where: str) -> MerchantProfile:
         daily_profile=tuple(float(v) for v in raw.get("daily_profile", DEFAULT_DAILY_PROFILE)),
         weekly_profile=tuple(float(v) for v in raw.get("weekly_profile", DEFAULT_WEEKLY_PROFILE)),
         storms=storms,
+        google=None if "google" not in raw else GoogleLocation(**raw["google"]),
+        etsy=None if "etsy" not in raw else EtsyShop(**raw["etsy"]),
+        yelp=None if "yelp" not in raw else YelpBusiness(**raw["yelp"]),
+        ebay=None if "ebay" not in raw else EbaySeller(**raw["ebay"]),
     )
 
 

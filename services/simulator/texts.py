@@ -5,25 +5,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-LANGUAGES = ("en", "de", "nl")
+from services.simulator.phrasebook import Phrasebook
+from services.simulator.phrasebooks_more import MORE_PHRASEBOOKS
+
 # Complaint categories a negative review can be about (the detector's vocabulary, see DESIGN.md).
 NEGATIVE_CATEGORIES = ("logistics", "quality", "service", "not_as_described", "price")
-
-
-@dataclass(frozen=True)
-class Phrasebook:
-    """Everything one language needs: titles and sentences to combine, so texts vary but stay on topic."""
-
-    positive_titles: tuple[str, ...]
-    positive_sentences: tuple[str, ...]
-    neutral_titles: tuple[str, ...]
-    neutral_sentences: tuple[str, ...]
-    negative_titles: dict[str, tuple[str, ...]]
-    negative_sentences: dict[str, tuple[str, ...]]
-    negative_closings: tuple[str, ...]
-    first_names: tuple[str, ...]
-    last_initials: str
-    locations: tuple[str, ...]
 
 
 _EN = Phrasebook(
@@ -182,7 +168,8 @@ _NL = Phrasebook(
     locations=("Amsterdam, NL", "Rotterdam, NL", "Utrecht, NL", "Gent, BE", "Eindhoven, NL"),
 )
 
-PHRASEBOOKS: dict[str, Phrasebook] = {"en": _EN, "de": _DE, "nl": _NL}
+PHRASEBOOKS: dict[str, Phrasebook] = {"en": _EN, "de": _DE, "nl": _NL, **MORE_PHRASEBOOKS}
+LANGUAGES = tuple(PHRASEBOOKS)
 
 
 @dataclass(frozen=True)

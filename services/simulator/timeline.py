@@ -40,6 +40,7 @@ class SimReview:
     verified: bool
     likes: int
     malformed: str | None  # how the API serves it broken (one of MALFORMATIONS), None when served intact
+    platform: str = "trustpilot"
 
 
 class Timeline:
@@ -67,9 +68,24 @@ def generate_timeline(scenario: Scenario) -> Timeline:
     return Timeline({m.id: _merchant_reviews(scenario, m) for m in scenario.merchants})
 
 
-def _merchant_reviews(scenario: Scenario, merchant: MerchantProfile) -> tuple[SimReview, ...]:
+def generate_platform_timeline(scenario: Scenario, platform: str, rates: dict[str, float]) -> Timeline:
+    """The baseline reviews of another platform (merchant id -> reviews per hour): own random stream, no storms.
+
+    Storms stay where the scenario puts them (Trustpilot), so an added platform never makes a spike of its own.
+    """
+    profiles = [replace(m, baseline_per_hour=rates[m.id], storms=()) for m in scenario.merchants if m.id in rates]
+    return Timeline(
+        {
+            m.id: tuple(replace(r, platform=platform) for r in _merchant_reviews(scenario, m, stream=platform))
+            for m in profiles
+        }
+    )
+
+
+def _merchant_reviews(scenario: Scenario, merchant: MerchantProfile, stream: str = "") -> tuple[SimReview, ...]:
     # A string seed is hashed with SHA-512 by `random`, so the stream is the same in every process.
-    rng = random.Random(f"{scenario.seed}:{merchant.id}")  # noqa: S311 - simulation, not security
+    seed = f"{scenario.seed}:{merchant.id}" + (f":{stream}" if stream else "")
+    rng = random.Random(seed)  # noqa: S311 - simulation, not security
     drafts: list[SimReview] = []
     minute = scenario.start
     while minute < scenario.end:

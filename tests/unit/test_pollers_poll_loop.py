@@ -193,7 +193,7 @@ async def test_unknown_platform_fails_the_start_naming_the_key(registry: Collect
             "sources": [
                 {"id": "a", "merchant": "shop", "platform": "trustpilot", "options": {"business_unit_id": "b"},
                  "credentials": {"api_key": "k", "api_secret": "s"}},
-                {"id": "b", "merchant": "shop", "platform": "yelp"},
+                {"id": "b", "merchant": "shop", "platform": "myspace"},
             ],
         }
     )  # fmt: skip
@@ -201,3 +201,21 @@ async def test_unknown_platform_fails_the_start_naming_the_key(registry: Collect
     with pytest.raises(ConfigError, match=r"sources\[1\]\.platform"):
         await app.start()
     assert not app.started
+
+
+def test_webhook_sources_get_a_route_not_a_poller(registry: CollectorRegistry) -> None:
+    """A source with mode: webhook is served at POST /webhooks/{id}; one without a signing secret is refused."""
+    source = {"id": "shop/jd", "merchant": "shop", "platform": "jd", "options": {"mode": "webhook"}}
+    config = parse_config(
+        {"merchants": [{"id": "shop"}], "sources": [{**source, "credentials": {"signing_secret": "x"}}]}
+    )
+    http = HttpServer(registry, port=0)
+    PollerApp(Settings(), config, registry=registry, http=http, serve_http=False)
+    assert ("POST", "/webhooks/{source_id:.+}") in http._handlers
+    with pytest.raises(ConfigError, match="signing_secret"):
+        PollerApp(
+            Settings(),
+            parse_config({"merchants": [{"id": "shop"}], "sources": [source]}),
+            registry=CollectorRegistry(),
+            http=HttpServer(CollectorRegistry(), port=0),
+        )

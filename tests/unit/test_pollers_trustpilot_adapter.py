@@ -247,8 +247,8 @@ def test_bad_source_configuration_names_the_key(options: dict[str, Any], credent
 
 def test_unknown_platform_names_the_platform_key() -> None:
     """A source on a platform without an adapter is refused with a ConfigError naming sources[i].platform."""
-    with pytest.raises(ConfigError, match=r"sources\[3\]\.platform: no poller for platform 'yelp'"):
-        build_adapter(source(platform="yelp"), 3)
+    with pytest.raises(ConfigError, match=r"sources\[3\]\.platform: no poller for platform 'myspace'"):
+        build_adapter(source(platform="myspace"), 3)
 
 
 def test_poll_options_are_validated() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -108,8 +110,12 @@ class PlatformClient:
                 result = HttpResponse(response.status, CIMultiDictProxy(CIMultiDict(response.headers)), body)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise translate(exc, what) from exc
+        hint = throttle_hint(result.headers)
+        if hint is not None and hint > 0:
+            # The platform says this credential's quota is spent: every source sharing it waits, not only this one.
+            self._bucket.block_for(hint)
         try:
-            check_status(result, what)
+            check_status(result, what, hint)
         except PlatformError as exc:
             if exc.reason is Reason.RATE_LIMITED and exc.retry_after is not None:
                 self._bucket.block_for(exc.retry_after)
@@ -128,12 +134,54 @@ def translate(exc: BaseException, what: str) -> StormwatchError:
     return PlatformError(f"{what}: {type(exc).__name__}", reason=Reason.SERVER_ERROR)
 
 
-def check_status(response: HttpResponse, what: str) -> None:
-    """Raise the matching Stormwatch error for any non-2xx status (429 and 5xx carry the server's Retry-After)."""
+# A daily quota that is spent without a reset time (Etsy's 24 h sliding window): look again in an hour.
+DAILY_QUOTA_PAUSE_SECONDS = 3600.0
+
+
+def throttle_hint(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to hold a credential back, from the platform's own quota headers, when they say it is spent.
+
+    X: x-rate-limit-remaining / x-rate-limit-reset (epoch s, 15-minute windows). Etsy: x-remaining-this-second,
+    x-remaining-today. Yelp: ratelimit-remaining / ratelimit-resettime (ISO 8601). None when nothing is spent.
+    """
+    current = time.time() if now is None else now
+    if _int(headers.get("x-rate-limit-remaining")) == 0:
+        reset = _int(headers.get("x-rate-limit-reset"))
+        return max(1.0, reset - current) if reset is not None else 60.0
+    if _int(headers.get("x-remaining-today")) == 0:
+        return DAILY_QUOTA_PAUSE_SECONDS
+    if _int(headers.get("x-remaining-this-second")) == 0:
+        return 1.0
+    if _int(headers.get("ratelimit-remaining")) == 0:
+        reset_text = headers.get("ratelimit-resettime")
+        try:
+            reset_at = datetime.fromisoformat(reset_text.replace("Z", "+00:00")) if reset_text else None
+        except ValueError:
+            reset_at = None
+        if reset_at is None or reset_at.tzinfo is None:
+            return DAILY_QUOTA_PAUSE_SECONDS
+        return max(1.0, reset_at.timestamp() - current)
+    return None
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
+def check_status(response: HttpResponse, what: str, hint: float | None = None) -> None:
+    """Raise the matching Stormwatch error for any non-2xx status (429 and 5xx carry the server's Retry-After,
+    or, without one, what the platform's quota headers say)."""
     status = response.status
     if 200 <= status < 300:
         return
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if retry_after is None:
+        retry_after = hint
     if status == 429:
         raise PlatformError(f"{what}: HTTP 429 rate limited", reason=Reason.RATE_LIMITED, retry_after=retry_after)
     if status in {401, 403}:

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from services.pollers.adapters.base import PlatformAdapter
+from services.pollers.adapters.ebay import EbayAdapter
+from services.pollers.adapters.etsy import EtsyAdapter
+from services.pollers.adapters.google_business import GoogleBusinessAdapter
 from services.pollers.adapters.trustpilot import TrustpilotAdapter
+from services.pollers.adapters.yelp import YelpAdapter
 from services.shared.config import SourceConfig
 from services.shared.errors import ConfigError
 
@@ -13,6 +17,10 @@ AdapterFactory = Callable[[SourceConfig, str], PlatformAdapter]
 
 ADAPTERS: Mapping[str, AdapterFactory] = {
     "trustpilot": TrustpilotAdapter.from_source,
+    "google_business": GoogleBusinessAdapter.from_source,
+    "etsy": EtsyAdapter.from_source,
+    "yelp": YelpAdapter.from_source,
+    "ebay": EbayAdapter.from_source,
 }
 
 

@@ -1,0 +1,118 @@
+"""What Stormwatch can and cannot see on each platform: the catalogue behind `stormwatch platforms`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from services.pollers.adapters.registry import ADAPTERS
+
+Status = Literal["supported", "planned", "unsupported"]
+# Served without a poller: signed JSON webhooks (`options: {mode: webhook}`) and `stormwatch import`.
+PUSH_ONLY = frozenset({"import"})
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    platform: str
+    name: str
+    api: str
+    auth: str
+    cursor: str
+    sees: str
+    cannot_see: str
+    unsupported_reason: str | None = None
+
+    @property
+    def status(self) -> Status:
+        if self.unsupported_reason is not None:
+            return "unsupported"
+        return "supported" if self.platform in ADAPTERS or self.platform in PUSH_ONLY else "planned"
+
+
+CATALOGUE: tuple[PlatformInfo, ...] = (
+    PlatformInfo(
+        "trustpilot", "Trustpilot", "GET /v1/private/business-units/{id}/reviews",
+        "OAuth2 business-user token (client credentials or password grant)", "createdAt high-water mark",
+        "every service review with stars, text, language, consumer, reply, likes",
+        "edits and deletions when only polled (by createdAt): add a webhook source (mode: webhook) for those",
+    ),
+    PlatformInfo(
+        "google_business", "Google Business Profile", "GET v4/accounts/{a}/locations/{l}/reviews",
+        "OAuth2 refresh token (business.manage)", "updateTime high-water mark, pageToken sweeps",
+        "every review incl. rating-only ones, owner replies, rating edits (review.updated)",
+        "deleted reviews (they just disappear from the list); unverified locations return nothing",
+    ),
+    PlatformInfo(
+        "facebook", "Facebook Pages", "GET /{page-id}/feed, /{post-id}/comments; feed webhooks",
+        "Page access token", "paging.cursors.after", "posts with shares / comment counts, comments with parents",
+        "recommendations on Graph >= v22 (error 12); private messages",
+    ),
+    PlatformInfo(
+        "yelp", "Yelp Fusion", "GET /v3/businesses/{id}/reviews", "Bearer API key",
+        "ids of the last excerpts seen (sampling source)",
+        "the three newest review excerpts only", "full texts, older reviews, replies: a sampling source, not a feed",
+    ),
+    PlatformInfo(
+        "ebay", "eBay", "GET /commerce/feedback/v1/feedback", "OAuth user token", "limit + offset, newest first",
+        "feedback with comment type, DSR ratings, follow-ups, replies, withdrawn state", "removed comment texts ('--')",
+    ),
+    PlatformInfo(
+        "etsy", "Etsy", "GET /v3/application/shops/{shop_id}/reviews", "x-api-key", "min_created epoch + offset",
+        "shop reviews with rating and text (deduplicated on transaction_id)",
+        "review ids and seller replies; edits of reviews older than the mark (the filter is on creation time)",
+    ),
+    PlatformInfo(
+        "ecwid", "Ecwid", "store product reviews API", "store access token", "created date + offset",
+        "product reviews of the store", "reviews on other channels of the same products",
+    ),
+    PlatformInfo(
+        "x", "X (Twitter)", "GET /2/tweets/search/recent", "OAuth2 app-only bearer", "since_id + next_token",
+        "mentions matching a query, conversation ids, public_metrics (thread snapshots)",
+        "posts older than 7 days, protected accounts, more than the tier's monthly post cap",
+    ),
+    PlatformInfo(
+        "taobao", "Taobao / Tmall", "taobao.traderates.get (TOP)", "app key + secret request signing + session",
+        "created time windows (split at the 1,500-result cap)", "trade rates good / neutral / bad with content",
+        "rates older than 180 days",
+    ),
+    PlatformInfo(
+        "google_play", "Google Play", "GET androidpublisher/v3/applications/{pkg}/reviews",
+        "OAuth2 service account", "lastModified + token", "reviews with text of the last ~7 days",
+        "rating-only reviews and anything older than about a week",
+    ),
+    PlatformInfo(
+        "app_store", "App Store Connect", "GET /v1/apps/{id}/customerReviews", "JWT (ES256 API key)",
+        "createdDate + links.next", "customer reviews with rating, title, body, territory", "edit times",
+    ),
+    PlatformInfo(
+        "rss", "Blogs and news (RSS/Atom)", "feed URLs (e.g. Google Alerts)", "none", "ETag / If-Modified-Since + ids",
+        "feed items as mentions", "social media; anything the feed does not carry",
+    ),
+    PlatformInfo(
+        "import", "JD, Pinduoduo, HomeAdvisor, exports",
+        "`stormwatch import FILE` (CSV / JSONL); POST /webhooks/{source} (signed JSON)",
+        "HMAC-SHA256 over timestamp.body (webhook)", "content-versioned event ids",
+        "whatever the merchant exports or pushes, with edits and deletions", "anything not exported or pushed",
+    ),
+    PlatformInfo(
+        "amazon", "Amazon", "SP-API (no review read operation)", "LWA OAuth", "-", "-", "individual product reviews",
+        unsupported_reason="Amazon has no API that returns product reviews (only weekly topic insights and the "
+        "seller-feedback report); monitoring them needs a third-party data provider",
+    ),
+)  # fmt: skip
+
+
+def render_table(entries: tuple[PlatformInfo, ...] = CATALOGUE) -> str:
+    """A plain-text listing, one block per platform."""
+    lines = []
+    for info in entries:
+        lines.append(f"{info.platform:<16} {info.status:<12} {info.name}")
+        lines.append(f"    api:        {info.api}")
+        lines.append(f"    auth:       {info.auth}")
+        lines.append(f"    cursor:     {info.cursor}")
+        lines.append(f"    sees:       {info.sees}")
+        lines.append(f"    cannot see: {info.cannot_see}")
+        if info.unsupported_reason:
+            lines.append(f"    why not:    {info.unsupported_reason}")
+    return "\n".join(lines)
