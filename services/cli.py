@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from services.shared.errors import ConfigError, StormwatchError
@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_classify_arguments(classify)
 
+    from services.detector.backtest import add_arguments as add_backtest_arguments
+
+    add_backtest_arguments(
+        commands.add_parser(
+            "backtest", help="run the live detection code over a file of review events, in event time, offline"
+        )
+    )
     from services.pollers import import_cli, platforms_cli
 
     platforms_cli.add_arguments(
@@ -77,18 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     """Offline commands run directly; services run on an event loop until a signal or their own end."""
-    if args.command == "classify":
-        from services.detector.classification.cli import run_classify
-
-        return run_classify(args)
-    if args.command == "platforms":
-        from services.pollers import platforms_cli
-
-        return platforms_cli.run(args)
-    if args.command == "import":
-        from services.pollers import import_cli
-
-        return import_cli.run(args)
+    offline = _offline_commands()
+    if args.command in offline:
+        return offline[args.command](args)
     if args.command == "run":
         from services.local_run import run_local
 
@@ -100,6 +98,20 @@ def _dispatch(args: argparse.Namespace) -> int:
     from services.service_main import run_service
 
     return asyncio.run(_until_signalled(lambda stop: run_service(args.command, args, stop)))
+
+
+def _offline_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Commands that need no broker or database."""
+    from services.detector.backtest import run_backtest
+    from services.detector.classification.cli import run_classify
+    from services.pollers import import_cli, platforms_cli
+
+    return {
+        "classify": run_classify,
+        "backtest": run_backtest,
+        "platforms": platforms_cli.run,
+        "import": import_cli.run,
+    }
 
 
 async def _until_signalled(body: object) -> int:

@@ -25,8 +25,8 @@ from aiokafka import TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 from prometheus_client import CollectorRegistry
 
-from services.detector.engine import DetectionEngine
-from services.detector.intake import Rejected, take_in
+from services.detector.engine import DetectionEngine, engine_for
+from services.detector.intake import Rejected, decodable_reviews, take_in
 from services.detector.metrics import DetectorMetrics
 from services.detector.state import StateMismatch
 from services.detector.store import (
@@ -36,6 +36,7 @@ from services.detector.store import (
     load_checkpoint,
     save_checkpoint,
 )
+from services.detector.text_classifier import ClassifierMetrics, TextAwareClassifier
 from services.shared import codec, db
 from services.shared.config import Config
 from services.shared.deadletter import DeadLetterPublisher
@@ -94,8 +95,10 @@ class DetectorApp(Lifecycle):
         self._http = http
         self._serve_http = serve_http
         self._metrics = DetectorMetrics(registry)
+        # Negativity, category and language from rating and text; the model runs in its own worker thread.
+        self._text = TextAwareClassifier()
+        self._classifier_metrics = ClassifierMetrics(registry)
         self._group = settings.consumer_group("detector")
-        self._merchant_names = {m.id: m.name for m in config.merchants}
         # Held while a batch is processed: a revocation waits for it, so the last checkpoint is current.
         self._lock = asyncio.Lock()
         self._partitions: dict[TopicPartition, _Partition] = {}
@@ -114,6 +117,8 @@ class DetectorApp(Lifecycle):
         settings = self._settings
         pool = await db.create_pool(settings.require_database().reveal(), settings.database_schema)
         stack.push_async_callback(pool.close)
+        # Closed after the consumer stopped; it waits for a batch still being classified, so off the event loop.
+        stack.push_async_callback(asyncio.to_thread, self._text.close)
         await db.apply_migrations(pool)
         self._pool = pool
 
@@ -179,13 +184,12 @@ class DetectorApp(Lifecycle):
         assert self._pool is not None and self._consumer is not None
         async with self._pool.acquire() as connection:
             checkpoint = await load_checkpoint(connection, group=self._group, topic=tp.topic, partition=tp.partition)
-        detection = self._config.detection
-        engine = DetectionEngine(detection, merchant_names=self._merchant_names)
+        engine = engine_for(self._config, classifier=self._text)
         next_offset = 0
         if checkpoint is not None:
             next_offset = checkpoint.next_offset
             try:
-                engine = DetectionEngine.restore(detection, checkpoint.state, merchant_names=self._merchant_names)
+                engine = engine_for(self._config, checkpoint.state, classifier=self._text)
             except StateMismatch as exc:
                 # Another bucket size makes the old baseline meaningless: learn afresh from here on.
                 log.warning("detector state discarded", partition=tp.partition, reason=str(exc))
@@ -245,6 +249,8 @@ class DetectorApp(Lifecycle):
     async def _process_partition(self, tp: TopicPartition, partition: _Partition, records: list[Any]) -> None:
         assert self._pool is not None and self._producer is not None
         started = time.perf_counter()
+        # The text model reads the batch off the event loop first; scoring then only looks its answers up.
+        await self._text.prepare(decodable_reviews(records))
         intake = take_in(records, partition.engine.score)
         await self._dead_letter(tp, partition, intake.rejected)
         reviews = intake.reviews
@@ -275,6 +281,9 @@ class DetectorApp(Lifecycle):
 
         partition.next_offset = next_offset
         partition.checkpoint = snapshot
+        # Counted only now that the batch is committed: a retried batch recounts from the restored engine.
+        for platform, how in partition.engine.drain_recoveries():
+            self._metrics.recoveries.labels(platform=platform, how=how).inc()
         for review in new:
             self._metrics.reviews_processed.labels(
                 platform=review.event.platform, polarity=review.classification.polarity
@@ -286,6 +295,7 @@ class DetectorApp(Lifecycle):
             self._metrics.incidents.labels(kind=incident.kind, status=incident.status).inc()
             _log_incident(incident)
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._classifier_metrics.export(self._text.stats)
 
     async def _dead_letter(self, tp: TopicPartition, partition: _Partition, rejected: list[Rejected]) -> None:
         """Bad input is counted, logged, dead-lettered (once, even when the batch is retried) and skipped."""
@@ -321,9 +331,7 @@ class DetectorApp(Lifecycle):
     async def _rewind(self, tp: TopicPartition, partition: _Partition, exc: BaseException) -> None:
         """After a failed batch: back to the last checkpoint (state and offset), then retry after a backoff."""
         assert self._consumer is not None
-        partition.engine = DetectionEngine.restore(
-            self._config.detection, partition.checkpoint, merchant_names=self._merchant_names
-        )
+        partition.engine = engine_for(self._config, partition.checkpoint, classifier=self._text)
         self._seek(tp, partition.next_offset)
         await self._backoff("batch failed, retrying from the checkpoint", tp, exc)
 

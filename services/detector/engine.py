@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from services.detector.incidents import IncidentTracker
+from services.detector.deadlines import Recovery
+from services.detector.merchant import MerchantDetector
 from services.detector.negativity import Classifier, RatingClassifier
 from services.detector.scoring import ScoredReview, score
-from services.detector.spike import SpikeDetector, SpikeRule
+from services.detector.spike import SpikeRule
 from services.detector.state import PartitionState
-from services.shared.config import DetectionConfig
+from services.shared.config import Config, DetectionConfig
 from services.shared.events import IncidentEvent, ReviewEvent
 
 
 class DetectionEngine:
-    """Classify, detect spikes per merchant, manage incidents. One engine holds the state of one partition."""
+    """Classify, run every rule per merchant, manage incidents. One engine holds the state of one partition."""
 
     def __init__(
         self,
@@ -35,7 +36,10 @@ class DetectionEngine:
         self.classifier: Classifier = classifier or RatingClassifier()
         self.merchant_names = dict(merchant_names or {})
         self.state = state or PartitionState(bucket_seconds=config.bucket_seconds)
-        self._merchants: dict[str, tuple[SpikeDetector, IncidentTracker]] = {}
+        self._merchants: dict[str, MerchantDetector] = {}
+        # Recoveries (reply, resolution, raised rating after a deadline timer) since the last drain: the service
+        # counts them once the batch that caused them is committed.
+        self._recoveries: list[tuple[str, Recovery]] = []
 
     @classmethod
     def restore(
@@ -59,15 +63,13 @@ class DetectionEngine:
         return score(event, self.classifier)
 
     def process(self, review: ScoredReview) -> list[IncidentEvent]:
-        """Stages 2 and 3: the spike rule, then the incident lifecycle. Feed events in log (offset) order."""
-        spike, tracker = self._detectors(review.event.merchant_id)
-        tracker.observe(review)
-        incidents = []
-        for signal in spike.observe(review):
-            incident = tracker.on_signal(signal, review)
-            if incident is not None:
-                incidents.append(incident)
-        return incidents
+        """Stages 2 and 3: the rules, then the incident lifecycle. Feed events in log (offset) order."""
+        return self._detector(review.event.merchant_id).process(review, self._recoveries)
+
+    def drain_recoveries(self) -> list[tuple[str, Recovery]]:
+        """(platform, how) of every recovery since the last call."""
+        drained, self._recoveries = self._recoveries, []
+        return drained
 
     def run(self, events: Iterable[ReviewEvent]) -> list[IncidentEvent]:
         """Process a whole stream (a backtest, a test): every incident event, in order."""
@@ -76,18 +78,28 @@ class DetectionEngine:
             incidents.extend(self.process(self.score(event)))
         return incidents
 
-    def _detectors(self, merchant_id: str) -> tuple[SpikeDetector, IncidentTracker]:
+    def _detector(self, merchant_id: str) -> MerchantDetector:
         found = self._merchants.get(merchant_id)
         if found is None:
-            merchant = self.state.merchant(merchant_id)
-            found = (
-                SpikeDetector(self.rule, merchant.spike),
-                IncidentTracker(
-                    merchant_id,
-                    self.merchant_names.get(merchant_id, merchant_id),
-                    min_growth=self.config.min_negative,
-                    state=merchant.incident,
-                ),
+            found = MerchantDetector(
+                merchant_id,
+                self.merchant_names.get(merchant_id, merchant_id),
+                self.config,
+                self.rule,
+                self.state.merchant(merchant_id),
             )
             self._merchants[merchant_id] = found
         return found
+
+
+def engine_for(
+    config: Config, snapshot: Mapping[str, Any] | None = None, classifier: Classifier | None = None
+) -> DetectionEngine:
+    """The engine the live service and the backtest both run: one place decides classifier and merchant names.
+
+    With a snapshot the engine continues from it (raises StateMismatch when it cannot).
+    """
+    names = {merchant.id: merchant.name for merchant in config.merchants}
+    if snapshot is None:
+        return DetectionEngine(config.detection, classifier=classifier, merchant_names=names)
+    return DetectionEngine.restore(config.detection, snapshot, classifier=classifier, merchant_names=names)

@@ -88,11 +88,28 @@ class IncidentState:
 class IncidentTracker:
     """Turns one merchant's spike signals into versioned incident events. Pure, like the rule feeding it."""
 
-    def __init__(self, merchant_id: str, merchant_name: str, min_growth: int, state: IncidentState) -> None:
+    def __init__(
+        self,
+        merchant_id: str,
+        merchant_name: str,
+        min_growth: int,
+        state: IncidentState,
+        *,
+        scope: str = MERCHANT_SCOPE,
+        platform: str | None = None,
+        category: str | None = None,
+    ) -> None:
         self.merchant_id = merchant_id
         self.merchant_name = merchant_name
         self.min_growth = min_growth
         self.state = state
+        self.scope = scope  # "merchant", "platform:<platform>" or "category:<category>"
+        self.platform = platform
+        self.category = category
+
+    @property
+    def is_open(self) -> bool:
+        return self.state.incident_id is not None
 
     def observe(self, review: ScoredReview) -> None:
         """Remember the newest negative items: they become the incident's samples."""
@@ -115,7 +132,7 @@ class IncidentTracker:
         state = self.state
         if signal.phase == "open":
             started_at = format_epoch(signal.started_at)
-            state.incident_id = deterministic_id(self.merchant_id, KIND, MERCHANT_SCOPE, started_at)
+            state.incident_id = deterministic_id(self.merchant_id, KIND, self.scope, started_at)
             state.version = 0
             state.started_at = started_at
             state.detected_at = review.event_at
@@ -151,7 +168,9 @@ class IncidentTracker:
             rate_per_hour=round(signal.observed * 3600 / window, 2),
             sample_items=tuple(SampleItem(**item) for item in state.recent),
             languages=dict(sorted(signal.languages.items())),
+            categories=dict(sorted(signal.categories.items())),
         )
+        category = self.category or _dominant(signal.categories)
         return IncidentEvent(
             incident_id=state.incident_id,
             version=state.version,
@@ -159,6 +178,8 @@ class IncidentTracker:
             kind=KIND,
             severity=state.severity,
             merchant_id=self.merchant_id,
+            platform=self.platform,
+            category=category,
             title=self._title(status),
             summary=self._summary(signal, window, status),
             started_at=state.started_at,
@@ -166,13 +187,18 @@ class IncidentTracker:
             resolved_at=resolved_at,
             observed_at=review.event.observed_at,
             evidence=evidence,
-            playbook=playbook_for(None),
+            playbook=playbook_for(category),
         )
 
     def _title(self, status: IncidentStatus) -> str:
+        where = self.merchant_name
+        if self.platform is not None:
+            where += f" on {self.platform}"
+        if self.category is not None:
+            where += f" ({self.category} complaints)"
         if status == "resolved":
-            return f"Negative reviews for {self.merchant_name} are back to normal"
-        return f"Negative reviews spiking for {self.merchant_name}"
+            return f"Negative reviews for {where} are back to normal"
+        return f"Negative reviews spiking for {where}"
 
     def _summary(self, signal: SpikeSignal, window: int, status: IncidentStatus) -> str:
         since = self.state.started_at[11:16]
@@ -184,6 +210,13 @@ class IncidentTracker:
         if status == "resolved":
             return f"Back to the usual level. In total: {counts}."
         return f"{counts}."
+
+
+def _dominant(categories: Mapping[str, int]) -> str | None:
+    """The category most of the episode's negatives share (ties: the alphabetically first), if any is known."""
+    if not categories:
+        return None
+    return min(categories.items(), key=lambda item: (-item[1], item[0]))[0]
 
 
 def _max_severity(a: Severity, b: Severity) -> Severity:

@@ -50,3 +50,14 @@ def take_in(records: Sequence[Any], score: Callable[[ReviewEvent], ScoredReview]
         seen.add(event.event_id)
         intake.reviews.append(review)
     return intake
+
+
+def decodable_reviews(records: Sequence[Any]) -> list[ReviewEvent]:
+    """The review events among `records` that decode (the rest are left for `take_in` to reject)."""
+    events = []
+    for record in records:
+        try:
+            events.append(codec.decode_review(record.value if record.value is not None else b""))
+        except BadInput:
+            continue
+    return events

@@ -24,6 +24,12 @@ class DetectorMetrics:
             "Incident events emitted, by incident kind and status (open, update, resolved).",
             ["kind", "status"],
         )
+        self.recoveries = metrics.counter(
+            registry,
+            "stormwatch_recoveries_total",
+            "Negative reviews whose response timer was closed by a merchant reply, a resolution or a raised rating.",
+            ["platform", "how"],
+        )
         self.duplicates = metrics.counter(
             registry,
             "stormwatch_detector_duplicates_total",

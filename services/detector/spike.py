@@ -24,6 +24,22 @@ MAX_AHEAD_OF_OBSERVATION_SECONDS = 7 * 86400
 
 SpikePhase = Literal["open", "progress", "resolve"]
 
+# Seasonality: a multiplicative profile per hour of day (24) and day of week (7), learned from the volume of all
+# classified reviews (many more than the negatives, so far less noisy) and applied to the negatives' level.
+# Gains per closed bucket of that hour (4 a day at 15 min) and of that weekday (96 a day): about half learned in two
+# days, and a weekday's shape in one week.
+DAILY_GAIN = 0.1
+WEEKLY_GAIN = 0.01
+# One bucket's volume against its expectation moves the profile by at most this factor (a sale day is no season).
+_MAX_SEASONAL_RATIO = 3.0
+_MIN_PROFILE = 0.05
+_EPOCH_MONDAY_OFFSET_DAYS = 3  # 1970-01-01 was a Thursday
+
+
+def _hour_and_weekday(bucket: int, bucket_seconds: int) -> tuple[int, int]:
+    start = bucket * bucket_seconds
+    return (start // 3600) % 24, (start // 86400 + _EPOCH_MONDAY_OFFSET_DAYS) % 7
+
 
 @dataclass(frozen=True, slots=True)
 class SpikeRule:
@@ -37,6 +53,7 @@ class SpikeRule:
     resolve_after: int
     cooldown_buckets: int
     warmup_buckets: int = WARMUP_BUCKETS
+    seasonal: bool = True
 
     @classmethod
     def from_config(cls, config: DetectionConfig) -> SpikeRule:
@@ -49,6 +66,7 @@ class SpikeRule:
             resolve_after=config.resolve_after_quiet_buckets,
             # As long as the hold-down: a storm that flares up again right after it resolved is the same storm.
             cooldown_buckets=config.resolve_after_quiet_buckets,
+            seasonal=config.seasonality,
         )
 
     def threshold(self, expected: float) -> float:
@@ -70,6 +88,7 @@ class Episode:
     total: int = 0
     quiet: int = 0
     languages: dict[str, int] = field(default_factory=dict)
+    categories: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +98,7 @@ class Episode:
             "total": self.total,
             "quiet": self.quiet,
             "languages": dict(self.languages),
+            "categories": dict(self.categories),
         }
 
     @classmethod
@@ -91,6 +111,7 @@ class Episode:
             total=data["total"],
             quiet=data["quiet"],
             languages=dict(data["languages"]),
+            categories=dict(data["categories"]),
         )
 
 
@@ -103,6 +124,7 @@ class SpikeState:
     negatives: int = 0  # in the open bucket
     total: int = 0  # classified reviews in the open bucket
     languages: dict[str, int] = field(default_factory=dict)  # of the open bucket's negatives
+    categories: dict[str, int] = field(default_factory=dict)  # of the open bucket's negatives
     threshold: float = 0.0  # the open bucket's bound; the baseline only moves when a bucket closes
     neg_sum: float = 0.0  # EWMA of negatives per bucket, bias-free: the mean is neg_sum / weight
     weight: float = 0.0
@@ -111,6 +133,9 @@ class SpikeState:
     history: int = 0  # closed buckets seen
     cooldown: int = 0  # closed buckets left during which no new episode opens
     episode: Episode | None = None
+    volume_sum: float = 0.0  # EWMA of deseasonalised classified reviews per bucket (weight: `weight`)
+    daily: list[float] = field(default_factory=lambda: [1.0] * 24)  # multiplicative profile per hour of day (UTC)
+    weekly: list[float] = field(default_factory=lambda: [1.0] * 7)  # per day of week, Monday first
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +144,7 @@ class SpikeState:
             "negatives": self.negatives,
             "total": self.total,
             "languages": dict(self.languages),
+            "categories": dict(self.categories),
             "threshold": self.threshold,
             "neg_sum": self.neg_sum,
             "weight": self.weight,
@@ -127,6 +153,9 @@ class SpikeState:
             "history": self.history,
             "cooldown": self.cooldown,
             "episode": None if self.episode is None else self.episode.to_dict(),
+            "volume_sum": self.volume_sum,
+            "daily": list(self.daily),
+            "weekly": list(self.weekly),
         }
 
     @classmethod
@@ -138,6 +167,7 @@ class SpikeState:
             negatives=data["negatives"],
             total=data["total"],
             languages=dict(data["languages"]),
+            categories=dict(data["categories"]),
             threshold=float(data["threshold"]),
             neg_sum=float(data["neg_sum"]),
             weight=float(data["weight"]),
@@ -146,6 +176,9 @@ class SpikeState:
             history=data["history"],
             cooldown=data["cooldown"],
             episode=None if episode is None else Episode.from_dict(episode),
+            volume_sum=float(data["volume_sum"]),
+            daily=[float(x) for x in data["daily"]],
+            weekly=[float(x) for x in data["weekly"]],
         )
 
 
@@ -161,6 +194,7 @@ class SpikeSignal:
     total: int  # classified reviews over the same span
     threshold: float  # the current bucket's bound
     languages: Mapping[str, int]
+    categories: Mapping[str, int] = field(default_factory=dict)
 
 
 class SpikeDetector:
@@ -176,8 +210,20 @@ class SpikeDetector:
         self.state = state
 
     def expected(self) -> float:
+        """Negatives the baseline expects in the open bucket (level times the bucket's seasonal factor)."""
+        bucket = self.state.bucket
+        return self.expected_at(bucket) if bucket is not None else 0.0
+
+    def expected_at(self, bucket: int) -> float:
         state = self.state
-        return state.neg_sum / state.weight if state.weight > 0 else 0.0
+        return state.neg_sum / state.weight * self.season(bucket) if state.weight > 0 else 0.0
+
+    def season(self, bucket: int) -> float:
+        """The multiplicative seasonal factor of a bucket: 1 without seasonality or before it was learned."""
+        if not self.rule.seasonal:
+            return 1.0
+        hour, weekday = _hour_and_weekday(bucket, self.rule.bucket_seconds)
+        return self.state.daily[hour] * self.state.weekly[weekday]
 
     def observe(self, review: ScoredReview) -> list[SpikeSignal]:
         if not review.counts or review.event_time - review.observed_time > MAX_AHEAD_OF_OBSERVATION_SECONDS:
@@ -204,6 +250,8 @@ class SpikeDetector:
         state.negatives += 1
         language = classification.language or "unknown"
         state.languages[language] = state.languages.get(language, 0) + 1
+        if classification.category is not None:
+            state.categories[classification.category] = state.categories.get(classification.category, 0) + 1
         if state.episode is not None:
             signals.append(self._progress("progress", review.event_time))
         elif state.cooldown == 0 and self._is_spike(state.negatives, state.total):
@@ -225,12 +273,12 @@ class SpikeDetector:
     def _advance_to(self, bucket: int) -> list[SpikeSignal]:
         state = self.state
         assert state.bucket is not None
-        signals = self._close(state.bucket, state.negatives, state.total, state.languages)
+        signals = self._close(state.bucket, state.negatives, state.total, state.languages, state.categories)
         empty = bucket - state.bucket - 1
         closing = state.bucket + 1
         # Empty buckets one by one while they can end an episode or a cooldown, then all at once.
         while empty > 0 and (state.episode is not None or state.cooldown > 0):
-            signals.extend(self._close(closing, 0, 0, {}))
+            signals.extend(self._close(closing, 0, 0, {}, {}))
             closing += 1
             empty -= 1
         if empty > 0:
@@ -238,10 +286,18 @@ class SpikeDetector:
         state.bucket = bucket
         state.negatives = state.total = 0
         state.languages = {}
+        state.categories = {}
         state.threshold = self.rule.threshold(self.expected())
         return signals
 
-    def _close(self, bucket: int, negatives: int, total: int, languages: Mapping[str, int]) -> list[SpikeSignal]:
+    def _close(
+        self,
+        bucket: int,
+        negatives: int,
+        total: int,
+        languages: Mapping[str, int],
+        categories: Mapping[str, int],
+    ) -> list[SpikeSignal]:
         state = self.state
         rule = self.rule
         spike = self._is_spike(negatives, total)
@@ -250,9 +306,11 @@ class SpikeDetector:
         if episode is not None:
             episode.observed += negatives
             episode.total += total
-            episode.expected += self.expected()
+            episode.expected += self.expected_at(bucket)
             for language, count in languages.items():
                 episode.languages[language] = episode.languages.get(language, 0) + count
+            for category, count in categories.items():
+                episode.categories[category] = episode.categories.get(category, 0) + count
             episode.quiet = 0 if spike else episode.quiet + 1
             if episode.quiet >= rule.resolve_after:
                 signals.append(self._resolve(episode, (bucket + 1) * rule.bucket_seconds))
@@ -260,19 +318,43 @@ class SpikeDetector:
                 state.cooldown = rule.cooldown_buckets
         elif state.cooldown > 0:
             state.cooldown -= 1
-        self._fold(negatives, total, spike)
+        self._fold(bucket, negatives, total, spike)
         return signals
 
-    def _fold(self, negatives: int, total: int, spike: bool) -> None:
+    def _fold(self, bucket: int, negatives: int, total: int, spike: bool) -> None:
         """Add a closed bucket to the baselines. A spike bucket enters the count baseline only up to the bound
-        and the share baseline not at all: otherwise a long storm would soon look normal."""
+        and the share baseline not at all: otherwise a long storm would soon look normal. Counts enter the levels
+        deseasonalised (divided by the bucket's seasonal factor), so the level follows growth, not the clock."""
         state = self.state
         decay = self.rule.decay
-        state.neg_sum = state.neg_sum * decay + (min(float(negatives), state.threshold) if spike else negatives)
+        season = self.season(bucket)
+        if not spike and self.rule.seasonal:
+            self._learn_season(bucket, total, season)
+        counted = min(float(negatives), state.threshold) if spike else float(negatives)
+        state.neg_sum = state.neg_sum * decay + counted / season
+        state.volume_sum = state.volume_sum * decay + (0.0 if spike else total / season)
         state.weight = state.weight * decay + 1.0
         state.share_neg = state.share_neg * decay + (0 if spike else negatives)
         state.share_total = state.share_total * decay + (0 if spike else total)
         state.history += 1
+
+    def _learn_season(self, bucket: int, total: int, season: float) -> None:
+        """Move the hour-of-day and day-of-week factors toward this bucket's volume against the level."""
+        state = self.state
+        if state.history < self.rule.warmup_buckets or state.volume_sum <= 0 or state.weight <= 0:
+            return
+        expected = state.volume_sum / state.weight * season
+        ratio = min(total / expected, _MAX_SEASONAL_RATIO)
+        hour, weekday = _hour_and_weekday(bucket, self.rule.bucket_seconds)
+        daily = state.daily
+        weekly = state.weekly
+        daily[hour] = max(_MIN_PROFILE, daily[hour] * (1.0 + DAILY_GAIN * (ratio - 1.0)))
+        weekly[weekday] = max(_MIN_PROFILE, weekly[weekday] * (1.0 + WEEKLY_GAIN * (ratio - 1.0)))
+        # Keep both profiles at mean 1, so the level stays a per-bucket average.
+        daily_mean = sum(daily) / 24.0
+        weekly_mean = sum(weekly) / 7.0
+        state.daily = [x / daily_mean for x in daily]
+        state.weekly = [x / weekly_mean for x in weekly]
 
     def _fold_zeros(self, count: int) -> None:
         """Fold `count` empty buckets in O(1): the geometric series of the EWMA weights."""
@@ -280,6 +362,7 @@ class SpikeDetector:
         decay = self.rule.decay
         factor = decay**count
         state.neg_sum *= factor
+        state.volume_sum *= factor
         state.share_neg *= factor
         state.share_total *= factor
         state.weight = state.weight * factor + (1.0 - factor) / (1.0 - decay)
@@ -299,8 +382,10 @@ class SpikeDetector:
         if weight < _NEGLIGIBLE_WEIGHT:
             return
         state.share_total += weight
+        season = self.season(bucket)
+        state.volume_sum += weight / season
         if review.classification.negative:
-            state.neg_sum += weight
+            state.neg_sum += weight / season
             state.share_neg += weight
 
     def _progress(self, phase: SpikePhase, at: float) -> SpikeSignal:
@@ -313,6 +398,9 @@ class SpikeDetector:
         languages = dict(episode.languages)
         for language, count in state.languages.items():
             languages[language] = languages.get(language, 0) + count
+        categories = dict(episode.categories)
+        for category, count in state.categories.items():
+            categories[category] = categories.get(category, 0) + count
         return SpikeSignal(
             phase=phase,
             started_at=episode.start_bucket * self.rule.bucket_seconds,
@@ -322,6 +410,7 @@ class SpikeDetector:
             total=episode.total + state.total,
             threshold=state.threshold,
             languages=languages,
+            categories=categories,
         )
 
     def _resolve(self, episode: Episode, at: int) -> SpikeSignal:
@@ -334,4 +423,5 @@ class SpikeDetector:
             total=episode.total,
             threshold=self.state.threshold,
             languages=dict(episode.languages),
+            categories=dict(episode.categories),
         )

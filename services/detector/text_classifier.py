@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.detector.classification.classifier import ReviewClassifier
+from prometheus_client import CollectorRegistry
+
+from services.detector.classification.classifier import ClassifierStats, ReviewClassifier
 from services.detector.classification.inputs import input_from_event
 from services.detector.classification.types import Classification as TextClassification
 from services.detector.negativity import Classification
+from services.shared import metrics
 from services.shared.events import ReviewEvent
 
 
@@ -39,7 +42,7 @@ class TextAwareClassifier:
         self._prepared: dict[str, Classification] = {}
 
     @property
-    def stats(self) -> object:
+    def stats(self) -> ClassifierStats:
         return self._classifier.stats
 
     async def prepare(self, events: Sequence[ReviewEvent]) -> None:
@@ -63,3 +66,31 @@ class TextAwareClassifier:
 
     def close(self) -> None:
         self._classifier.close()
+
+
+class ClassifierMetrics:
+    """Exports the classifier's running counts: how many items needed the text model, cache hits, embeddings."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._items = metrics.counter(
+            registry,
+            "stormwatch_classifier_items_total",
+            "Items the classifier judged, by what decided: rating alone, or the text model (computed or cached).",
+            ["decided_by"],
+        )
+        self._cache_hits = metrics.counter(
+            registry, "stormwatch_classifier_cache_hits_total", "Text-model verdicts served from the text-hash cache."
+        )
+        self._embedded = metrics.counter(
+            registry, "stormwatch_classifier_embedded_total", "Texts the model actually embedded (cache misses)."
+        )
+        self._last = ClassifierStats()
+
+    def export(self, stats: ClassifierStats) -> None:
+        model = stats.needed_model - self._last.needed_model
+        rest = (stats.items - self._last.items) - model
+        self._items.labels(decided_by="text_model").inc(max(0, model))
+        self._items.labels(decided_by="rating_or_hint").inc(max(0, rest))
+        self._cache_hits.inc(max(0, stats.cache_hits - self._last.cache_hits))
+        self._embedded.inc(max(0, stats.embedded - self._last.embedded))
+        self._last = ClassifierStats(stats.items, stats.needed_model, stats.cache_hits, stats.embedded)

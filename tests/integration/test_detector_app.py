@@ -18,6 +18,7 @@ from services.detector.app import DetectorApp
 from services.detector.engine import DetectionEngine
 from services.detector.store import insert_incidents
 from services.detector.synthetic import bucketed
+from services.detector.text_classifier import TextAwareClassifier
 from services.shared import codec, metrics
 from services.shared.config import parse_config
 from services.shared.events import IncidentEvent, ReviewEvent
@@ -42,7 +43,13 @@ def storm_stream() -> list[ReviewEvent]:
 
 
 def expected_incidents(events: list[ReviewEvent]) -> list[IncidentEvent]:
-    return DetectionEngine(CONFIG.detection, merchant_names={"m1": "Shop One", "m2": "m2"}).run(events)
+    """What the pure engine says, with the same (text-aware) classifier the live service uses."""
+    classifier = TextAwareClassifier()
+    try:
+        engine = DetectionEngine(CONFIG.detection, classifier=classifier, merchant_names={"m1": "Shop One", "m2": "m2"})
+        return engine.run(events)
+    finally:
+        classifier.close()
 
 
 async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
