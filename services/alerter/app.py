@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -11,17 +13,24 @@ from prometheus_client import CollectorRegistry
 
 from services.alerter.api import IncidentApi
 from services.alerter.backoff import DeliveryPolicy
+from services.alerter.console.routes import install_console
 from services.alerter.delivery import DeliveryWorker
+from services.alerter.digest import DigestScheduler
 from services.alerter.incidents import IncidentStore
 from services.alerter.intake import IncidentIntake
+from services.alerter.link_api import LinkApi
+from services.alerter.links import LinkSigner
+from services.alerter.noise_api import NoiseApi
 from services.alerter.notifiers.factory import build_notifiers
-from services.alerter.pipeline import Pipeline, default_pipeline
+from services.alerter.pipeline import Pipeline
+from services.alerter.stages import ack_timeouts, full_pipeline
 from services.alerter.store import NotificationStore
 from services.alerter.telemetry import AlerterMetrics
 from services.shared import db
 from services.shared.config import Config
 from services.shared.deadletter import DeadLetterPublisher
 from services.shared.errors import ConfigError
+from services.shared.events import IncidentEvent
 from services.shared.http import HttpServer
 from services.shared.kafka import (
     BatchConsumer,
@@ -33,7 +42,7 @@ from services.shared.kafka import (
 from services.shared.lifecycle import Lifecycle
 from services.shared.logging import get_logger
 from services.shared.settings import Secret, Settings
-from services.shared.timeutil import Clock
+from services.shared.timeutil import Clock, WallClock
 
 log = get_logger("stormwatch.alerter")
 
@@ -56,6 +65,7 @@ class AlerterApp(Lifecycle):
         serve_http: bool = True,
         policy: DeliveryPolicy | None = None,
         clock: Clock | None = None,
+        public_url: str | None = None,
     ) -> None:
         super().__init__()
         if not settings.api_token:
@@ -69,16 +79,27 @@ class AlerterApp(Lifecycle):
         self._policy = policy or DeliveryPolicy()
         # Built now so a bad receiver fails the constructor with a named key, before anything connects.
         self._notifiers = build_notifiers(config.receivers, clock=clock)
-        self._pipeline: Pipeline = default_pipeline(config.route)
+        self._pipeline: Pipeline = full_pipeline(config)
         self._metrics = AlerterMetrics.create(registry)
         self._api = IncidentApi()
         http.add_routes(self._api.routes())
+        # Signed acknowledge / resolve links in every notification, when a link secret is configured. They point
+        # at `public_url` (how responders reach this server), by default the server's own URL.
+        self._clock = clock or WallClock()
+        self._public_url = public_url
+        self._link_api = LinkApi(self._clock)
+        http.add_routes(self._link_api.routes())
+        self._noise_api = NoiseApi()
+        http.add_routes(self._noise_api.routes())
+        # The incident console: static pages that call the API above with the responder's token.
+        install_console(http)
         self._pool: asyncpg.Pool | None = None
         self._consumer: BatchConsumer | None = None
         self._intake: IncidentIntake | None = None
         self._delivery: DeliveryWorker | None = None
         self._intake_task: asyncio.Task[Any] | None = None
         self._delivery_task: asyncio.Task[Any] | None = None
+        self._digests: DigestScheduler | None = None
         http.add_readiness_check("alerter-consumer", self._consumer_ready)
         http.add_readiness_check("alerter-database", self._database_ready)
         http.add_liveness_check("alerter", self.is_alive)
@@ -113,7 +134,20 @@ class AlerterApp(Lifecycle):
         waiting = await store.count_unknown_receivers(list(self._notifiers))
         if waiting:
             log.warning("notifications wait for receivers that are no longer configured", receivers=waiting)
-        delivery = DeliveryWorker(store, self._notifiers, self._policy, deadletters, self._metrics)
+        incidents = IncidentStore(pool, self._metrics, ack_timeouts=ack_timeouts(self._config))
+        signer: LinkSigner | None = None
+        if self._settings.link_secret:
+            signer = LinkSigner(self._settings.link_secret, self._public_url or "")
+            self._link_api.attach(incidents, signer)
+            stack.callback(self._link_api.detach)
+        delivery = DeliveryWorker(
+            store,
+            self._notifiers,
+            self._policy,
+            deadletters,
+            self._metrics,
+            links=None if signer is None else self._links_for(signer),
+        )
         self._delivery = delivery
 
         consumer = BatchConsumer(
@@ -134,9 +168,17 @@ class AlerterApp(Lifecycle):
             consumer, store, self._pipeline, deadletters, self._metrics, on_recorded=delivery.wake
         )
 
-        incidents = IncidentStore(pool)
         self._api.attach(incidents, self._api_token)
+        self._noise_api.attach(
+            pool, self._pipeline, self._api_token, {name: n.type for name, n in self._notifiers.items()}
+        )
+        stack.callback(self._noise_api.detach)
         stack.callback(self._api.detach)
+
+        digests = DigestScheduler(pool, self._config, self._notifiers, clock=self._clock)
+        self._digests = digests
+        if self._config.digest is not None:
+            self.spawn(digests.run(), "digest")
 
         # Delivery first: it resumes what a previous run left due while the consumer joins its group.
         self._delivery_task = self.spawn(delivery.run(), "delivery")
@@ -156,9 +198,24 @@ class AlerterApp(Lifecycle):
             self._intake.request_stop()
         if self._delivery is not None:
             self._delivery.request_stop()
+        if self._digests is not None:
+            self._digests.request_stop()
         pending = [t for t in (self._intake_task, self._delivery_task) if t is not None and not t.done()]
         if pending:
             await asyncio.wait(pending)
+
+    def _links_for(self, signer: LinkSigner) -> Callable[[IncidentEvent], Mapping[str, str]]:
+        def links(incident: IncidentEvent) -> Mapping[str, str]:
+            if incident.status == "resolved":
+                return {}
+            # Resolved lazily: in tests and the local run the server's port is known only once it listens.
+            try:
+                base = self._public_url or self._http.url
+            except RuntimeError:  # the shared server is not listening yet (local run start-up): no links this time
+                return {}
+            return dataclasses.replace(signer, base_url=base).links(incident.incident_id, self._clock.now())
+
+        return links
 
     async def _consumer_ready(self) -> tuple[bool, str]:
         if self._consumer is None or not self.started:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -23,6 +23,7 @@ from services.alerter.store import ClaimedNotification, FinalStatus, Notificatio
 from services.alerter.telemetry import AlerterMetrics
 from services.shared.deadletter import DeadLetterPublisher
 from services.shared.errors import Reason, StormwatchError, TransientError
+from services.shared.events import IncidentEvent
 from services.shared.logging import get_logger
 from services.shared.timeutil import monotonic, parse_rfc3339
 
@@ -39,7 +40,10 @@ class DeliveryWorker:
         policy: DeliveryPolicy,
         deadletters: DeadLetterPublisher,
         metrics: AlerterMetrics,
+        *,
+        links: Callable[[IncidentEvent], Mapping[str, str]] | None = None,
     ) -> None:
+        self._links = links
         self._store = store
         self._notifiers = dict(notifiers)
         self._policy = policy
@@ -107,7 +111,8 @@ class DeliveryWorker:
             log.error("delivery task failed", error=repr(task.exception()))
 
     async def _deliver(self, notifier: Notifier, claimed: ClaimedNotification) -> None:
-        notification = build_notification(claimed.incident, claimed.receiver)
+        links = self._links(claimed.incident) if self._links is not None else None
+        notification = build_notification(claimed.incident, claimed.receiver, links, claimed.step)
         started = monotonic()
         failure: StormwatchError | None = None
         try:
@@ -179,7 +184,9 @@ class DeliveryWorker:
                 reason=Reason.DELIVERY_EXHAUSTED.value if failure.retriable else reason,
                 detail=f"{status} after {claimed.attempt} attempt(s): {failure}",
                 source=SOURCE,
-                original=orjson.dumps(build_notification(claimed.incident, claimed.receiver).to_dict()),
+                original=orjson.dumps(
+                    build_notification(claimed.incident, claimed.receiver, step=claimed.step).to_dict()
+                ),
                 context={**context, "notifier": notifier.type, "last_reason": reason},
             )
         except TransientError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -9,7 +10,10 @@ from typing import Any, Literal
 import asyncpg
 import orjson
 
+from services.alerter.notifiers.base import notification_id
 from services.alerter.store import translated
+from services.alerter.telemetry import AlerterMetrics
+from services.shared.events import IncidentEvent
 from services.shared.timeutil import format_rfc3339
 
 _SUMMARY_COLUMNS = """incident_id, version, status, kind, severity, merchant_id, platform, category, title, summary,
@@ -42,9 +46,21 @@ class TransitionResult:
     current_state: str | None = None
 
 
+# After an acknowledgement: (receiver, delay) pairs to re-notify if the incident is still only acknowledged then.
+AckTimeouts = Callable[[IncidentEvent], Sequence[tuple[str, float]]]
+
+
 class IncidentStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        metrics: AlerterMetrics | None = None,
+        *,
+        ack_timeouts: AckTimeouts | None = None,
+    ) -> None:
         self._pool = pool
+        self._metrics = metrics
+        self._ack_timeouts = ack_timeouts
 
     async def list(self, query: IncidentFilter) -> list[dict[str, Any]]:
         """Newest first (by start), filtered by merchant, detector status, kind and responder state."""
@@ -113,13 +129,87 @@ class IncidentStore:
                       WHERE incident_id = $1 AND response_state = ANY($2::text[])
                       RETURNING {_SUMMARY_COLUMNS}"""  # noqa: S608 - constant column list
         async with translated(), self._pool.acquire() as connection:
-            row = await connection.fetchrow(sql, incident_id, allowed, by)
+            async with connection.transaction():
+                row = await connection.fetchrow(sql, incident_id, allowed, by)
+                if row is not None:
+                    await self._follow_up(connection, transition, row)
             if row is not None:
+                self._observe(transition, row)
                 return TransitionResult(found=True, incident=_row_dict(row))
             current = await connection.fetchval(
                 "SELECT response_state FROM incidents WHERE incident_id = $1", incident_id
             )
         return TransitionResult(found=current is not None, current_state=current)
+
+    async def _follow_up(
+        self, connection: asyncpg.pool.PoolConnectionProxy, transition: Transition, row: asyncpg.Record
+    ) -> None:
+        """In the transition's transaction: tell every receiver already paged for the incident (PagerDuty and
+        Opsgenie acknowledge / resolve their alert; chat and mail learn who acted), and plan the ack-timeout
+        re-notifications of its escalation policy."""
+        incident_id, version = row["incident_id"], row["version"]
+        step = "acknowledge" if transition == "acknowledge" else "resolve"
+        receivers = await connection.fetch(
+            """SELECT DISTINCT receiver FROM notifications
+               WHERE incident_id = $1 AND status = 'delivered' AND step NOT IN ('acknowledge', 'resolve')""",
+            incident_id,
+        )
+        actor = row["acknowledged_by"] if transition == "acknowledge" else row["resolved_by"]
+        await connection.executemany(
+            """INSERT INTO notifications (notification_id, incident_id, version, receiver, route, step, explanation)
+               VALUES ($1, $2, $3, $4, '', $5, $6) ON CONFLICT DO NOTHING""",
+            [
+                (
+                    notification_id(incident_id, version, r["receiver"], step),
+                    incident_id,
+                    version,
+                    r["receiver"],
+                    step,
+                    f"follow-up: {step} by {actor}",
+                )
+                for r in receivers
+            ],
+        )
+        if transition != "acknowledge" or self._ack_timeouts is None:
+            return
+        payload = await connection.fetchval(
+            "SELECT payload FROM incident_states WHERE incident_id = $1 AND version = $2", incident_id, version
+        )
+        incident = IncidentEvent.from_dict(orjson.loads(payload))
+        stamp = int(row["acknowledged_at"].timestamp())
+        planned = [
+            (f"ack_timeout:{stamp}", receiver, delay) for receiver, delay in self._ack_timeouts(incident) if delay > 0
+        ]
+        if planned:
+            await connection.executemany(
+                """INSERT INTO notifications (notification_id, incident_id, version, receiver, route, step, requires,
+                       next_attempt_at, explanation)
+                   VALUES ($1, $2, $3, $4, '', $5, 'acknowledged', now() + $6 * interval '1 second', $7)
+                   ON CONFLICT DO NOTHING""",
+                [
+                    (
+                        notification_id(incident_id, version, receiver, step_name),
+                        incident_id,
+                        version,
+                        receiver,
+                        step_name,
+                        delay,
+                        f"ack timeout: re-notify if still not resolved after {delay:g}s",
+                    )
+                    for step_name, receiver, delay in planned
+                ],
+            )
+
+    def _observe(self, transition: Transition, row: asyncpg.Record) -> None:
+        """Response SLAs in metrics: detection to the responder's acknowledge or resolve."""
+        if self._metrics is None:
+            return
+        if transition == "acknowledge" and row["acknowledged_at"] is not None:
+            seconds = (row["acknowledged_at"] - row["detected_at"]).total_seconds()
+            self._metrics.time_to_acknowledge.labels(row["kind"]).observe(max(0.0, seconds))
+        elif transition == "resolve" and row["resolved_at"] is not None:
+            seconds = (row["resolved_at"] - row["detected_at"]).total_seconds()
+            self._metrics.time_to_resolve.labels(row["kind"]).observe(max(0.0, seconds))
 
 
 def _row_dict(row: asyncpg.Record) -> dict[str, Any]:

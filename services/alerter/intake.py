@@ -162,8 +162,15 @@ class IncidentIntake:
             "severity": incident.severity,
             "merchant": incident.merchant_id,
         }
+        for reason in result.suppressed:
+            self._metrics.suppressed.labels(reason).inc()
         if result.outcome == "new":
-            log.info("incident state received", receivers=[p.receiver for p in result.planned], **fields)
+            log.info(
+                "incident state received",
+                receivers=[p.receiver for p in result.planned],
+                suppressed=list(result.suppressed) or None,
+                **fields,
+            )
         else:
             # Replays and redeliveries land here: expected, and nothing is notified again.
             log.info("incident state already seen", outcome=result.outcome, **fields)

@@ -1,15 +1,15 @@
 """The intake pipeline: small uniform stages that turn one incident state into the notifications to plan.
 
-Every stage has one signature: it gets the incident state (with the responder state it now has) and the
-notifications planned so far, and returns the new plan. Routing creates the plan; the stages that come later
-(silences, inhibition, grouping, escalation levels with a delay) filter, merge or extend it. Stages are pure and
-synchronous-in-spirit, so each has its own unit test; state they need (active silences) is given to them.
+Every stage has one signature: it gets the incident state (with the responder state it now has and the facts it
+may consult) and the notifications planned so far, and returns the new plan. Routing creates the plan; the stages
+after it (inhibition, silences, grouping, pending, escalation, rate caps in `stages.py`) suppress, delay or extend
+it, and say why in each notification's `why`, which the explain endpoint and the audit show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from services.alerter.routing import route
@@ -20,6 +20,58 @@ from services.shared.logging import get_logger
 log = get_logger("stormwatch.alerter.pipeline")
 
 ResponseState = Literal["triggered", "acknowledged", "resolved"]
+Requirement = Literal["", "unacknowledged", "acknowledged"]
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    silence_id: str
+    matchers: Mapping[str, str]
+    owner: str
+    reason: str
+    ends_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIncident:
+    """Another incident not yet resolved, with the labels inhibition rules compare."""
+
+    incident_id: str
+    labels: Mapping[str, str | None]
+
+
+class Facts(Protocol):
+    """What stages may look up besides the incident: backed by the notification log's transaction in the store,
+    by fixed values in unit tests."""
+
+    async def active_silences(self) -> Sequence[Silence]: ...
+
+    async def open_incidents(self, merchant_id: str, exclude: str) -> Sequence[OpenIncident]: ...
+
+    async def sent_since(self, receiver: str, seconds: float) -> int: ...
+
+    async def group_age(self, group_key: str, receiver: str) -> float | None: ...
+
+    async def paged_before(self, incident_id: str, receiver: str) -> bool: ...
+
+
+class NoFacts:
+    """Nothing silenced, nothing else open, nothing sent before: the facts of a fresh system."""
+
+    async def active_silences(self) -> Sequence[Silence]:
+        return ()
+
+    async def open_incidents(self, merchant_id: str, exclude: str) -> Sequence[OpenIncident]:
+        return ()
+
+    async def sent_since(self, receiver: str, seconds: float) -> int:
+        return 0
+
+    async def group_age(self, group_key: str, receiver: str) -> float | None:
+        return None
+
+    async def paged_before(self, incident_id: str, receiver: str) -> bool:
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +81,30 @@ class IntakeContext:
     incident: IncidentEvent
     response_state: ResponseState
     previous_version: int | None
+    facts: Facts = field(default_factory=NoFacts)
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedNotification:
-    """A notification to write to the log: to `receiver`, due `delay_seconds` from now, chosen by `route`."""
+    """A notification to write to the log: to `receiver`, due `delay_seconds` from now, chosen by `route`.
+
+    `step` tells escalation steps apart from the state's own notification (''); `requires` is checked when it is
+    due; `suppressed` (a reason) keeps it in the log without sending it; `why` explains each stage's decision.
+    """
 
     receiver: str
     route: str
     delay_seconds: float = 0.0
+    step: str = ""
+    requires: Requirement = ""
+    group_key: str = ""
+    suppressed: str | None = None
+    why: tuple[str, ...] = ()
+    config: RouteConfig | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def active(self) -> bool:
+        return self.suppressed is None
 
 
 Plan = tuple[PlannedNotification, ...]
@@ -62,12 +129,20 @@ class RouteStage:
     async def __call__(self, context: IntakeContext, plan: Plan) -> Plan:
         result = route(self._tree, context.incident)
         planned = {p.receiver for p in plan}
-        added = tuple(
-            PlannedNotification(receiver=receiver, route=result.route_of(receiver))
-            for receiver in result.receivers
-            if receiver not in planned
-        )
-        return plan + added
+        added = []
+        for receiver in result.receivers:
+            if receiver in planned:
+                continue
+            match = result.match_of(receiver)
+            added.append(
+                PlannedNotification(
+                    receiver=receiver,
+                    route=match.path,
+                    why=(f"route: {match.explain()}",),
+                    config=match.config,
+                )
+            )
+        return plan + tuple(added)
 
 
 class Pipeline:
@@ -97,5 +172,5 @@ class Pipeline:
 
 
 def default_pipeline(tree: RouteConfig) -> Pipeline:
-    """The foundation pipeline: routing only (silences, inhibition and escalation slot in after it)."""
+    """Routing only (the App composes the full pipeline with `stages.full_pipeline`)."""
     return Pipeline([RouteStage(tree)])

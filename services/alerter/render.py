@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from services.alerter.notifiers.base import Notification, notification_id
 from services.shared.events import IncidentEvent
 
@@ -10,15 +12,39 @@ _STATUS_LABELS = {"open": "OPEN", "update": "UPDATE", "resolved": "RESOLVED"}
 _MAX_LINKS = 5
 
 
-def build_notification(incident: IncidentEvent, receiver: str) -> Notification:
-    """The notification of one incident state for one receiver, with its deterministic id."""
+def build_notification(
+    incident: IncidentEvent, receiver: str, links: Mapping[str, str] | None = None, step: str = ""
+) -> Notification:
+    """The notification of one incident state for one receiver, with its deterministic id; `links` (signed
+    acknowledge / resolve URLs) are listed at the end of the text and given to notifiers that show buttons."""
+    text = render_text(incident)
+    if links:
+        text += "\n" + "\n".join(f"{name.capitalize()}: {href}" for name, href in links.items())
     return Notification(
-        notification_id=notification_id(incident.incident_id, incident.version, receiver),
+        notification_id=notification_id(incident.incident_id, incident.version, receiver, step),
         receiver=receiver,
         incident=incident,
-        title=render_title(incident),
-        text=render_text(incident),
+        title=_step_label(step) + render_title(incident),
+        text=text,
+        links={} if step in {"acknowledge", "resolve"} else dict(links or {}),
+        action="acknowledge" if step == "acknowledge" else "resolve" if step == "resolve" else "notify",
     )
+
+
+def _step_label(step: str) -> str:
+    """`[ESCALATION level 2, round 1] ` for escalation steps (level / round), `[ACK TIMEOUT] ` for re-notifications."""
+    if step.startswith("escalation:"):
+        _kind, _policy, level, round_number = step.split(":", 3)
+        return f"[ESCALATION level {int(level) + 1}, round {int(round_number) + 1}] "
+    if step.startswith("ack_timeout:"):
+        return "[ACK TIMEOUT] "
+    if step.startswith("repeat:"):
+        return "[REPEAT] "
+    if step == "acknowledge":
+        return "[ACKNOWLEDGED] "
+    if step == "resolve":
+        return "[RESOLVED BY RESPONDER] "
+    return ""
 
 
 def render_title(incident: IncidentEvent) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.shared.config import RouteConfig
 from services.shared.events import IncidentEvent
@@ -19,6 +19,8 @@ class RouteMatch:
     path: str
     match: Mapping[str, str]
     receivers: tuple[str, ...]
+    # The route node itself: its grouping, pending and escalation settings apply to what it picked.
+    config: RouteConfig = field(default_factory=RouteConfig, compare=False, repr=False)
 
     def explain(self) -> str:
         matchers = ", ".join(f"{key}={value!r}" for key, value in self.match.items()) or "everything"
@@ -45,6 +47,13 @@ class RoutingResult:
             if receiver in match.receivers:
                 return match.path
         return ""
+
+    def match_of(self, receiver: str) -> RouteMatch:
+        """The first route that chose `receiver`."""
+        for match in self.matches:
+            if receiver in match.receivers:
+                return match
+        raise KeyError(receiver)
 
     def explain(self) -> str:
         return "; ".join(match.explain() for match in self.matches) or "no route matched"
@@ -96,4 +105,4 @@ def _walk(
         if not child.continue_matching:
             break
     if not child_matched:
-        found.append(RouteMatch(path=path, match=dict(node.match), receivers=receivers))
+        found.append(RouteMatch(path=path, match=dict(node.match), receivers=receivers, config=node))

@@ -6,7 +6,7 @@ This module is the asyncpg boundary of the alerter: connection-level failures le
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -15,11 +15,11 @@ import asyncpg
 import orjson
 
 from services.alerter.notifiers.base import notification_id
-from services.alerter.pipeline import IntakeContext, Pipeline, Plan, ResponseState
+from services.alerter.pipeline import IntakeContext, OpenIncident, Pipeline, Plan, ResponseState, Silence
 from services.shared import db
 from services.shared.errors import BadInput, Reason
 from services.shared.events import IncidentEvent
-from services.shared.timeutil import parse_rfc3339
+from services.shared.timeutil import format_rfc3339, parse_rfc3339
 
 # Failures a retry can fix; anything else from asyncpg is a bug and must surface, not loop.
 _TRANSIENT_DB_ERRORS = (
@@ -57,6 +57,8 @@ class RecordedState:
     incident: IncidentEvent
     outcome: Literal["new", "duplicate", "stale"]
     planned: Plan = ()
+    # Reasons of the planned notifications the pipeline suppressed (for the suppressed metric).
+    suppressed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ class ClaimedNotification:
     receiver: str
     incident: IncidentEvent
     attempt: int
+    step: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,25 +120,37 @@ class NotificationStore:
                 "SELECT version FROM incidents WHERE incident_id = $1", incident.incident_id
             )
             return RecordedState(incident, "duplicate" if stored == incident.version else "stale")
-        plan = await pipeline.plan(IntakeContext(incident, state, previous))
+        plan = await pipeline.plan(IntakeContext(incident, state, previous, DbFacts(connection)))
         if plan:
             await connection.executemany(
-                """INSERT INTO notifications (notification_id, incident_id, version, receiver, route, next_attempt_at)
-                   VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 second')
+                """INSERT INTO notifications (notification_id, incident_id, version, receiver, route, next_attempt_at,
+                       step, requires, group_key, explanation, status, last_reason)
+                   VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 second', $7, $8, $9, $10,
+                           CASE WHEN $11::text IS NULL THEN 'pending' ELSE 'suppressed' END, $11::text)
                    ON CONFLICT DO NOTHING""",
                 [
                     (
-                        notification_id(incident.incident_id, incident.version, p.receiver),
+                        notification_id(incident.incident_id, incident.version, p.receiver, p.step),
                         incident.incident_id,
                         incident.version,
                         p.receiver,
                         p.route,
                         p.delay_seconds,
+                        p.step,
+                        p.requires,
+                        p.group_key,
+                        "\n".join(p.why),
+                        p.suppressed,
                     )
                     for p in plan
                 ],
             )
-        return RecordedState(incident, "new", plan)
+        return RecordedState(
+            incident,
+            "new",
+            tuple(p for p in plan if p.active),
+            tuple(p.suppressed for p in plan if p.suppressed is not None),
+        )
 
     async def _upsert_incident(
         self, connection: asyncpg.pool.PoolConnectionProxy, incident: IncidentEvent, payload: str
@@ -206,16 +221,36 @@ class NotificationStore:
         several replicas share the work without blocking each other.
         """
         async with translated():
+            # Conditional notifications (pending_for, escalation, ack timeout) whose condition no longer holds
+            # are suppressed when due, before the claim: an acknowledgement stops every path at once.
+            await self._pool.execute(
+                """UPDATE notifications n
+                   SET status = 'suppressed',
+                       last_reason = CASE WHEN i.response_state = 'resolved' OR i.status = 'resolved'
+                                          THEN 'resolved'
+                                          WHEN i.response_state = 'triggered' THEN 'superseded'
+                                          ELSE i.response_state END
+                   FROM incidents i
+                   WHERE n.receiver = $1 AND n.status = 'pending' AND n.requires <> ''
+                     AND n.next_attempt_at <= now() AND i.incident_id = n.incident_id
+                     AND CASE n.requires
+                           WHEN 'unacknowledged' THEN i.response_state <> 'triggered' OR i.status = 'resolved'
+                                -- a repeat of a state a newer state superseded is dropped
+                                OR (n.step LIKE 'repeat:%' AND i.version <> n.version)
+                           ELSE i.response_state <> 'acknowledged' OR i.status = 'resolved' END""",
+                receiver,
+            )
             rows = await self._pool.fetch(
                 """WITH due AS (
                        SELECT n.notification_id FROM notifications n
                        WHERE n.receiver = $1
                          AND n.status IN ('pending', 'sending')
                          AND n.next_attempt_at <= now()
-                         AND NOT EXISTS (
+                         -- States reach a receiver in version order; escalation steps do not hold states back.
+                         AND (n.step <> '' OR NOT EXISTS (
                              SELECT 1 FROM notifications p
-                             WHERE p.incident_id = n.incident_id AND p.receiver = n.receiver
-                               AND p.version < n.version AND p.status IN ('pending', 'sending'))
+                             WHERE p.incident_id = n.incident_id AND p.receiver = n.receiver AND p.step = ''
+                               AND p.version < n.version AND p.status IN ('pending', 'sending')))
                        ORDER BY n.next_attempt_at, n.created_at
                        LIMIT $2
                        FOR UPDATE SKIP LOCKED)
@@ -223,7 +258,7 @@ class NotificationStore:
                    SET status = 'sending', attempts = n.attempts + 1,
                        next_attempt_at = now() + $3 * interval '1 second'
                    FROM due WHERE n.notification_id = due.notification_id
-                   RETURNING n.notification_id, n.receiver, n.attempts,
+                   RETURNING n.notification_id, n.receiver, n.attempts, n.step,
                        (SELECT s.payload FROM incident_states s
                         WHERE s.incident_id = n.incident_id AND s.version = n.version) AS payload""",
                 receiver,
@@ -236,6 +271,7 @@ class NotificationStore:
                 receiver=row["receiver"],
                 incident=IncidentEvent.from_dict(orjson.loads(row["payload"])),
                 attempt=row["attempts"],
+                step=row["step"],
             )
             for row in rows
         ]
@@ -287,3 +323,83 @@ class NotificationStore:
                 error[:_MAX_ERROR],
             )
         return Recorded(row is not None)
+
+
+class DbFacts:
+    """The pipeline's facts, read inside the intake transaction (so a replayed batch sees what it saw before)."""
+
+    def __init__(self, connection: asyncpg.pool.PoolConnectionProxy | asyncpg.Pool) -> None:
+        self._connection = connection
+
+    async def active_silences(self) -> Sequence[Silence]:
+        rows = await self._connection.fetch(
+            """SELECT silence_id, matchers, owner, reason, ends_at FROM silences
+               WHERE expired_at IS NULL AND starts_at <= now() AND ends_at > now()
+               ORDER BY created_at"""
+        )
+        return [
+            Silence(
+                silence_id=row["silence_id"],
+                matchers=_str_map(orjson.loads(row["matchers"])),
+                owner=row["owner"],
+                reason=row["reason"],
+                ends_at=format_rfc3339(row["ends_at"]),
+            )
+            for row in rows
+        ]
+
+    async def open_incidents(self, merchant_id: str, exclude: str) -> Sequence[OpenIncident]:
+        rows = await self._connection.fetch(
+            """SELECT incident_id, merchant_id, platform, kind, severity, category FROM incidents
+               WHERE merchant_id = $1 AND incident_id <> $2 AND status <> 'resolved'
+                 AND response_state <> 'resolved'""",
+            merchant_id,
+            exclude,
+        )
+        return [
+            OpenIncident(
+                incident_id=row["incident_id"],
+                labels={
+                    "merchant": row["merchant_id"],
+                    "platform": row["platform"],
+                    "kind": row["kind"],
+                    "severity": row["severity"],
+                    "category": row["category"],
+                },
+            )
+            for row in rows
+        ]
+
+    async def sent_since(self, receiver: str, seconds: float) -> int:
+        count: int = await self._connection.fetchval(
+            """SELECT count(*) FROM notifications
+               WHERE receiver = $1 AND step = '' AND status <> 'suppressed'
+                 AND created_at > now() - $2 * interval '1 second'""",
+            receiver,
+            seconds,
+        )
+        return count
+
+    async def group_age(self, group_key: str, receiver: str) -> float | None:
+        age: float | None = await self._connection.fetchval(
+            """SELECT EXTRACT(EPOCH FROM now() - max(created_at))::float8 FROM notifications
+               WHERE group_key = $1 AND receiver = $2 AND step = '' AND status <> 'suppressed'""",
+            group_key,
+            receiver,
+        )
+        return age
+
+    async def paged_before(self, incident_id: str, receiver: str) -> bool:
+        found: bool = await self._connection.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM notifications WHERE incident_id = $1 AND receiver = $2
+                              AND status IN ('sending', 'delivered', 'failed', 'dead'))""",
+            incident_id,
+            receiver,
+        )
+        return found
+
+
+def _str_map(value: object) -> Mapping[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}

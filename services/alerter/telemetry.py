@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from services.shared import metrics
 
 # One send to a receiver: most answer within a second, a slow one is cut off by its timeout.
+# Responder times: minutes to days (2 h is the reply target that recovers most negative reviews).
+RESPONSE_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0, 259200.0)
 SEND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -20,6 +22,9 @@ class AlerterMetrics:
     failures: Counter
     send_seconds: Histogram
     pipeline_latency: Histogram
+    time_to_acknowledge: Histogram
+    time_to_resolve: Histogram
+    suppressed: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> AlerterMetrics:
@@ -62,5 +67,25 @@ class AlerterMetrics:
                 "Seconds from a poller observing the newest review behind an incident state to its notification "
                 "being delivered.",
                 buckets=metrics.LATENCY_BUCKETS,
+            ),
+            time_to_acknowledge=metrics.histogram(
+                registry,
+                "stormwatch_time_to_acknowledge_seconds",
+                "Seconds from detection to a responder's acknowledgement, by incident kind.",
+                ["kind"],
+                buckets=RESPONSE_BUCKETS,
+            ),
+            time_to_resolve=metrics.histogram(
+                registry,
+                "stormwatch_time_to_resolve_seconds",
+                "Seconds from detection to a responder's resolve, by incident kind.",
+                ["kind"],
+                buckets=RESPONSE_BUCKETS,
+            ),
+            suppressed=metrics.counter(
+                registry,
+                "stormwatch_notifications_suppressed_total",
+                "Planned notifications not sent, by reason (inhibited, silenced, rate_capped, resolved_while_pending).",
+                ["reason"],
             ),
         )

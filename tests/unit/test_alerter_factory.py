@@ -58,3 +58,35 @@ def test_errors_never_echo_a_webhook_url() -> None:
     with pytest.raises(ConfigError) as error:
         build_notifiers(_receivers({"name": "hook", "type": "webhook", "url": "ftp://host/T0K3N"}))
     assert "T0K3N" not in str(error.value)
+
+
+def test_saas_and_email_types_build_their_notifiers() -> None:
+    """slack, pagerduty, opsgenie, alertmanager and email receivers build, with their secrets from the environment."""
+    notifiers = build_notifiers(
+        _receivers(
+            {"name": "chat", "type": "slack", "url_secret": "https://hooks.slack.test/services/T/B/X"},
+            {"name": "pd", "type": "pagerduty", "routing_key_secret": "k" * 32},
+            {"name": "og", "type": "opsgenie", "api_key_secret": "key", "api_url": "https://api.eu.opsgenie.com"},
+            {"name": "am", "type": "alertmanager", "url": "http://am.test:9093", "resend_interval_seconds": 30},
+            {"name": "mail", "type": "email", "host": "smtp.test", "port": 587, "from": "sw@x.test",
+             "to": ["a@x.test"], "password_secret": "p", "username": "u"},
+        )
+    )  # fmt: skip
+    assert [n.type for n in notifiers.values()] == ["slack", "pagerduty", "opsgenie", "alertmanager", "email"]
+
+
+@pytest.mark.parametrize(
+    ("receiver", "message"),
+    [
+        ({"name": "chat", "type": "slack"}, "receivers[0].url_secret: required"),
+        ({"name": "pd", "type": "pagerduty"}, "receivers[0].routing_key_secret: required"),
+        ({"name": "og", "type": "opsgenie", "api_key_secret": "k", "api_url": "ftp://x"}, "receivers[0].api_url"),
+        ({"name": "am", "type": "alertmanager"}, "receivers[0].url: required"),
+        ({"name": "mail", "type": "email", "host": "h", "from": "f@x", "to": ["nobody"]}, "receivers[0].to"),
+        ({"name": "mail", "type": "email", "host": "h", "from": "f@x", "to": "a@x", "port": 0}, "receivers[0].port"),
+    ],
+)
+def test_bad_saas_receivers_name_the_key(receiver: dict[str, Any], message: str) -> None:
+    """Missing credentials, bad URLs and bad addresses are config errors naming the key."""
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        build_notifiers(_receivers(receiver))

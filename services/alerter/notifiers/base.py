@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from services.shared.errors import Reason, StormwatchError
 from services.shared.events import IncidentEvent, deterministic_id
 
 
-def notification_id(incident_id: str, version: int, receiver: str) -> str:
-    """The id of one incident state for one receiver: the idempotency key every sink deduplicates on."""
+def notification_id(incident_id: str, version: int, receiver: str, step: str = "") -> str:
+    """The id of one incident state for one receiver (and escalation step): the idempotency key every sink
+    deduplicates on."""
+    if step:
+        return deterministic_id("notification", incident_id, str(version), receiver, step)
     return deterministic_id("notification", incident_id, str(version), receiver)
 
 
@@ -24,16 +28,24 @@ class Notification:
     incident: IncidentEvent
     title: str
     text: str
+    # "acknowledge" / "resolve" when the notification announces a responder's action (PagerDuty and Opsgenie
+    # acknowledge or close their alert, Alertmanager ends it, the others show it).
+    action: Literal["notify", "acknowledge", "resolve"] = "notify"
+    # Signed acknowledge / resolve links by name ("acknowledge", "resolve"), when the alerter has a link secret.
+    links: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body webhooks receive and the line the file notifier writes: the full incident state included."""
-        return {
+        record: dict[str, Any] = {
             "notification_id": self.notification_id,
             "receiver": self.receiver,
             "title": self.title,
             "text": self.text,
             "incident": self.incident.to_dict(),
         }
+        if self.links:
+            record["links"] = dict(self.links)
+        return record
 
 
 @dataclass(frozen=True, slots=True)
