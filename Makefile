@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-# Debian packages the tests use as real components: promtool, docker-compose (config validation only).
-SYSTEM_PACKAGES = prometheus docker-compose
+# Debian packages the tests use as real components: prometheus + promtool, docker-compose (config validation
+# only), chromium (headless browser tests of the incident console), prometheus-alertmanager (a real receiver for
+# the Alertmanager notifier), openssl (a self-signed certificate for the STARTTLS e-mail test).
+SYSTEM_PACKAGES = prometheus prometheus-alertmanager docker-compose chromium openssl
 
 .DEFAULT_GOAL := help
 .PHONY: help dev run test test-unit lint format system-deps bench clean
@@ -22,10 +24,13 @@ dev: $(BIN)/stormwatch  ## create .venv with Stormwatch, its local broker/databa
 run: $(BIN)/stormwatch  ## run the whole pipeline locally: embedded broker and database, simulator, demo storm
 	$(BIN)/stormwatch run $(ARGS)
 
-system-deps:  ## install the Debian packages the tests need (prometheus, docker-compose) when missing
+system-deps:  ## install the Debian packages the tests need (prometheus, alertmanager, chromium, ...) when missing
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

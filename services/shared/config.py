@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,6 +54,15 @@ class DetectionConfig:
     min_negative: int = 5
     resolve_after_quiet_buckets: int = 4
     negative_threshold: float = 0.5
+    # Added by the detector issue (all optional; the README's detection section documents them).
+    seasonality: bool = True
+    scope_spikes: bool = True
+    rating_drop: bool = True
+    viral_reach_threshold: float = 1000.0
+    viral_reach_thresholds: Mapping[str, float] = field(default_factory=dict)
+    response_deadline_hours: Mapping[str, float] = field(default_factory=dict)
+    resolution_window_hours: Mapping[str, float] = field(default_factory=dict)
+    resolution_warn_before_hours: float = 12.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,47 @@ class RouteConfig:
     match: Mapping[str, str] = field(default_factory=dict)
     continue_matching: bool = False
     routes: tuple[RouteConfig, ...] = ()
+    # Added by the alerter issue (all optional, inherited by child routes unless they set them; durations in
+    # seconds, written as numbers or "30s" / "15m" / "1h" in YAML). 0 means: no wait, no spacing, no repeat.
+    group_by: tuple[str, ...] = ()
+    group_wait_seconds: float = 0.0
+    group_interval_seconds: float = 0.0
+    repeat_interval_seconds: float = 0.0
+    pending_for_seconds: float = 0.0
+    escalation: str | None = None
+
+
+@dataclass(frozen=True)
+class InhibitRuleConfig:
+    """An open incident matching `source_match` mutes incidents matching `target_match` with equal `equal` labels."""
+
+    source_match: Mapping[str, str]
+    target_match: Mapping[str, str]
+    equal: tuple[str, ...] = ("merchant",)
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """A daily digest per merchant at `hour` in the merchant's time zone, to `receivers` (default: its routes')."""
+
+    hour: int = 9
+    receivers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EscalationLevelConfig:
+    delay_seconds: float
+    receivers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EscalationPolicyConfig:
+    """Levels notified in turn while nobody acknowledges; `repeat` loops over them again that many times."""
+
+    name: str
+    levels: tuple[EscalationLevelConfig, ...]
+    repeat: int = 0
+    ack_timeout_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +133,10 @@ class Config:
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     receivers: tuple[ReceiverConfig, ...] = ()
     route: RouteConfig = field(default_factory=RouteConfig)
+    # Added by the alerter issue.
+    inhibit_rules: tuple[InhibitRuleConfig, ...] = ()
+    escalation_policies: Mapping[str, EscalationPolicyConfig] = field(default_factory=dict)
+    digest: DigestConfig | None = None
 
     def merchant(self, merchant_id: str) -> Merchant:
         for merchant in self.merchants:
@@ -163,28 +218,113 @@ def parse_config(document: Any, env: Mapping[str, str] | None = None) -> Config:
     _unique([r.name for r in receivers], "receivers", "name")
     receiver_names = {r.name for r in receivers}
 
+    policies = _escalation_policies(document.get("escalation_policies", []), receiver_names)
     route = _route(document.get("route", {"receivers": sorted(receiver_names)}), "route", receiver_names)
+    _check_escalations(route, "route", policies)
     return Config(
         merchants=merchants,
         sources=tuple(sources),
         detection=detection,
         receivers=tuple(receivers),
         route=route,
+        inhibit_rules=tuple(
+            InhibitRuleConfig(
+                source_match=dict(rule["source_match"]),
+                target_match=dict(rule["target_match"]),
+                equal=tuple(rule.get("equal", ["merchant"])),
+            )
+            for rule in document.get("inhibit_rules", [])
+        ),
+        escalation_policies=policies,
+        digest=_digest(document.get("digest"), receiver_names),
     )
 
 
-def _route(raw: Mapping[str, Any], where: str, receiver_names: set[str]) -> RouteConfig:
+def _route(
+    raw: Mapping[str, Any], where: str, receiver_names: set[str], parent: RouteConfig | None = None
+) -> RouteConfig:
     for j, name in enumerate(raw.get("receivers", [])):
         if name not in receiver_names:
             raise ConfigError(f"{where}.receivers[{j}]: unknown receiver {name!r}")
-    return RouteConfig(
+    inherited = parent or RouteConfig()
+
+    def seconds(key: str, default: float) -> float:
+        return default if key not in raw else _duration(raw[key], f"{where}.{key}")
+
+    node = RouteConfig(
         receivers=tuple(raw.get("receivers", [])),
         match=dict(raw.get("match", {})),
         continue_matching=bool(raw.get("continue", False)),
-        routes=tuple(
-            _route(child, f"{where}.routes[{k}]", receiver_names) for k, child in enumerate(raw.get("routes", []))
-        ),
+        group_by=tuple(raw.get("group_by", inherited.group_by)),
+        group_wait_seconds=seconds("group_wait", inherited.group_wait_seconds),
+        group_interval_seconds=seconds("group_interval", inherited.group_interval_seconds),
+        repeat_interval_seconds=seconds("repeat_interval", inherited.repeat_interval_seconds),
+        pending_for_seconds=seconds("pending_for", inherited.pending_for_seconds),
+        escalation=raw.get("escalation", inherited.escalation),
     )
+    children = tuple(
+        _route(child, f"{where}.routes[{k}]", receiver_names, node) for k, child in enumerate(raw.get("routes", []))
+    )
+    return dataclasses.replace(node, routes=children)
+
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _duration(value: Any, where: str) -> float:
+    """Seconds from a number or a "30s" / "15m" / "1h" / "1d" string (the schema checked the shape)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    for unit in ("ms", "s", "m", "h", "d"):
+        number = text.removesuffix(unit)
+        if number != text:
+            try:
+                return float(number) * _DURATION_UNITS[unit]
+            except ValueError:
+                break
+    raise ConfigError(f"{where}: expected a duration such as 30s, 15m or 1h")
+
+
+def _escalation_policies(raw: list[Any], receiver_names: set[str]) -> dict[str, EscalationPolicyConfig]:
+    policies: dict[str, EscalationPolicyConfig] = {}
+    for i, policy in enumerate(raw):
+        where = f"escalation_policies[{i}]"
+        levels = []
+        for j, level in enumerate(policy["levels"]):
+            for k, name in enumerate(level["receivers"]):
+                if name not in receiver_names:
+                    raise ConfigError(f"{where}.levels[{j}].receivers[{k}]: unknown receiver {name!r}")
+            levels.append(
+                EscalationLevelConfig(
+                    delay_seconds=_duration(level.get("delay", 0), f"{where}.levels[{j}].delay"),
+                    receivers=tuple(level["receivers"]),
+                )
+            )
+        policies[policy["name"]] = EscalationPolicyConfig(
+            name=policy["name"],
+            levels=tuple(levels),
+            repeat=int(policy.get("repeat", 0)),
+            ack_timeout_seconds=_duration(policy.get("ack_timeout", 0), f"{where}.ack_timeout"),
+        )
+    _unique([p["name"] for p in raw], "escalation_policies", "name")
+    return policies
+
+
+def _digest(raw: Mapping[str, Any] | None, receiver_names: set[str]) -> DigestConfig | None:
+    if raw is None:
+        return None
+    for j, name in enumerate(raw.get("receivers", [])):
+        if name not in receiver_names:
+            raise ConfigError(f"digest.receivers[{j}]: unknown receiver {name!r}")
+    return DigestConfig(hour=int(raw.get("hour", 9)), receivers=tuple(raw.get("receivers", [])))
+
+
+def _check_escalations(node: RouteConfig, where: str, policies: Mapping[str, EscalationPolicyConfig]) -> None:
+    if node.escalation is not None and node.escalation not in policies:
+        raise ConfigError(f"{where}.escalation: unknown escalation policy {node.escalation!r}")
+    for k, child in enumerate(node.routes):
+        _check_escalations(child, f"{where}.routes[{k}]", policies)
 
 
 def _secret(value: Any, where: str, env: Mapping[str, str]) -> Secret:
