@@ -40,9 +40,27 @@ KNOWN_METRICS = frozenset(
         "stormwatch_poll_errors_total",
         "stormwatch_source_last_success_timestamp_seconds",
         "stormwatch_consumer_lag",
+        "stormwatch_poll_duration_seconds",
+        "stormwatch_rate_limit_waits_total",
+        "stormwatch_detector_batch_seconds",
+        "stormwatch_detector_duplicates_total",
+        "stormwatch_notification_failures_total",
+        "stormwatch_notification_send_seconds",
+        "stormwatch_notifications_suppressed_total",
+        "stormwatch_time_to_acknowledge_seconds",
+        "stormwatch_time_to_resolve_seconds",
     }
 )
-HISTOGRAMS = frozenset({"stormwatch_pipeline_latency_seconds"})
+HISTOGRAMS = frozenset(
+    {
+        "stormwatch_pipeline_latency_seconds",
+        "stormwatch_poll_duration_seconds",
+        "stormwatch_detector_batch_seconds",
+        "stormwatch_notification_send_seconds",
+        "stormwatch_time_to_acknowledge_seconds",
+        "stormwatch_time_to_resolve_seconds",
+    }
+)
 # Prometheus's own per-target series, which only the alert rules use (to notice a dead or missing service).
 SCRAPE_METRICS = frozenset({"up"})
 
