@@ -1,12 +1,10 @@
-"""The delivery policy: retry budget, exponential backoff with jitter, and Retry-After parsing."""
+"""The delivery policy: retry budget and exponential backoff with jitter."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import parsedate_to_datetime
 
 
 @dataclass(frozen=True)
@@ -56,21 +54,3 @@ def backoff_delay(
     if retry_after is not None:
         delay = max(delay, min(retry_after, policy.max_retry_after_seconds))
     return max(0.0, delay)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """A Retry-After header (delta-seconds or HTTP-date) as seconds from `now`; None when absent or unreadable."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        return None
-    return max(0.0, (moment - now).total_seconds())

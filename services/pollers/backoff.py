@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 
 @dataclass
@@ -27,20 +25,3 @@ class Backoff:
             return min(max(retry_after, 0.0), self.max_retry_after)
         ceiling = min(self.cap, self.base * self.factor ** max(0, attempt - 1))
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date; None when absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    current = now or datetime.now(UTC)
-    return max(0.0, (moment - current).total_seconds())

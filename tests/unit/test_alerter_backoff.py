@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.alerter.backoff import DeliveryPolicy, backoff_delay, parse_retry_after
+from services.alerter.backoff import DeliveryPolicy, backoff_delay
+from services.shared.retry_after import parse_retry_after
 
 NOW = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
 

@@ -11,9 +11,10 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from services.pollers.adapters.http import AuthError, HttpResponse, PlatformError, check_status, translate
-from services.pollers.backoff import Backoff, parse_retry_after
+from services.pollers.backoff import Backoff
 from services.pollers.ratelimit import RateLimiters, TokenBucket
 from services.shared.errors import Reason, StormwatchError
+from services.shared.retry_after import parse_retry_after
 
 
 class FakeTime:

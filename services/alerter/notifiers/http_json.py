@@ -13,9 +13,9 @@ from typing import Any
 import aiohttp
 import orjson
 
-from services.alerter.backoff import parse_retry_after
 from services.alerter.notifiers.base import DeliveryOutcome, Notifier
 from services.alerter.notifiers.webhook import DEFAULT_TIMEOUT_SECONDS, USER_AGENT, classify, translate
+from services.shared.retry_after import parse_retry_after
 from services.shared.timeutil import Clock, WallClock
 
 _MAX_RESPONSE_BYTES = 64 * 1024

@@ -12,9 +12,9 @@ from datetime import datetime
 import aiohttp
 import orjson
 
-from services.alerter.backoff import parse_retry_after
 from services.alerter.notifiers.base import DeliveryFailed, DeliveryOutcome, Notification, Notifier
 from services.shared.errors import Reason
+from services.shared.retry_after import parse_retry_after
 from services.shared.settings import Secret
 from services.shared.timeutil import Clock, WallClock
 

@@ -13,9 +13,9 @@ import aiohttp
 import orjson
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from services.pollers.backoff import parse_retry_after
 from services.pollers.ratelimit import TokenBucket
 from services.shared.errors import Reason, StormwatchError, TransientError
+from services.shared.retry_after import parse_retry_after
 
 
 class PlatformError(TransientError):
