@@ -20,10 +20,10 @@ Connection = asyncpg.Connection | PoolConnectionProxy
 # new, so a re-polled or replayed event (same event_id) never reaches detection twice.
 _INSERT_REVIEWS = """
 INSERT INTO reviews (event_id, merchant_id, platform, item_id, event_type, created_at, observed_at,
-                     rating, negativity, negative, polarity, language, payload)
+                     rating, negativity, negative, polarity, language, category, payload)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
                      $7::timestamptz[], $8::float8[], $9::float8[], $10::bool[], $11::text[], $12::text[],
-                     $13::text[]::jsonb[])
+                     $13::text[], $14::text[]::jsonb[])
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
@@ -82,6 +82,7 @@ async def insert_reviews(connection: Connection, reviews: Sequence[ScoredReview]
         [r.classification.negative for r in reviews],
         [r.classification.polarity for r in reviews],
         [None if r.classification.language is None else _clean(r.classification.language) for r in reviews],
+        [r.classification.category for r in reviews],
         [_json_text(e.to_dict()) for e in events],
     )
     return {row["event_id"] for row in rows}

@@ -141,6 +141,12 @@ async def test_storm_opens_and_resolves_one_incident(
     assert (incidents[0].status, incidents[-1].status) == ("open", "resolved")
 
     assert await db_pool.fetchval("SELECT count(*) FROM reviews") == len(events)
+    # Every stored review carries the four classified fields.
+    unclassified = await db_pool.fetchval(
+        "SELECT count(*) FROM reviews WHERE negativity IS NULL OR polarity IS NULL OR language IS NULL"
+        " OR category IS NULL"
+    )
+    assert unclassified == 0
     assert await db_pool.fetchval("SELECT count(*) FROM detector_incidents") == len(incidents)
     processed = sum(
         sample(registry, "stormwatch_reviews_processed_total", {"platform": "trustpilot", "polarity": p})
