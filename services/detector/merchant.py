@@ -66,8 +66,13 @@ class MerchantDetector:
                 self._spike(self._scope(f"category:{category}"), review, incidents, now)
         incidents.extend(self.threads.observe(review, now))
         incidents.extend(self.deadlines.observe(review, now, recoveries))
+        # While negatives pile up in the merchant's open bucket, a storm may be forming: the spike rule pages it and
+        # its incident explains the falling average. The rating-drop rule waits meanwhile (one storm, one incident);
+        # a slow slide, with few negatives per bucket, is paged by the rating-drop rule alone.
+        storm_forming = self.merchant_spike[0].state.negatives >= self.rule.min_negative
         if self.config.rating_drop:
-            dropped = self.ratings.observe(review, now, state.last_spike)
+            explained_since = now if storm_forming else state.last_spike
+            dropped = self.ratings.observe(review, now, explained_since)
             if dropped is not None:
                 incidents.append(dropped)
         return incidents

@@ -95,10 +95,11 @@ def test_run_for_seconds_pages_the_demo_storm_and_cleans_up(tmp_path: Path) -> N
     lines = _notifications(notify)
     states = [(n["incident"]["incident_id"], n["incident"]["version"], n["incident"]["status"]) for n in lines]  # type: ignore[index]
     assert len(states) == len(set(states)), "a notification was delivered twice"
-    statuses = [s[2] for s in states]
-    assert statuses[0] == "open"
-    assert "resolved" in statuses
-    assert len({s[0] for s in states}) == 1, f"expected one incident, got {states}"
+    assert states and states[0][2] == "open"
+    # The storm's incident opened and resolved, each of its states delivered once. (Exactly one incident is pinned
+    # by tests/e2e/test_pipeline.py on a fixed simulated world; this run's world starts at the current minute.)
+    storm = {s[0] for s in states if s[2] == "open"} & {s[0] for s in states if s[2] == "resolved"}
+    assert storm, f"no incident both opened and resolved: {states}"
     assert _our_processes(str(state)) == []
     assert _orphaned_brokers() - brokers_before == set()
 
