@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,11 @@ import pytest
 import yaml
 
 from services.local_run import LocalPipeline, LocalRunOptions
+from services.shared import codec
+from services.shared.events import Evidence, IncidentEvent, deterministic_id
+from services.shared.kafka import EventProducer, ProducerSettings
 from services.shared.settings import Settings
+from services.shared.timeutil import format_rfc3339
 from services.simulator.scenario import demo_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +123,44 @@ async def _api(pipeline: LocalPipeline, method: str, path: str) -> Any:
         return await response.json()
 
 
+async def _open_drill_incident(pipeline: LocalPipeline, settings: Settings) -> str:
+    """Publish an open incident for the demo merchant and wait until the alerter has taken it in."""
+    now = format_rfc3339(datetime.now(UTC))
+    incident = IncidentEvent(
+        incident_id=deterministic_id("prometheus-test", "on-call drill"),
+        version=1,
+        status="open",
+        kind="negative_spike",
+        severity="high",
+        merchant_id="demo-shop",
+        title="On-call drill",
+        summary="An incident for the on-call dashboard's acknowledge and resolve panels.",
+        started_at=now,
+        detected_at=now,
+        observed_at=now,
+        evidence=Evidence(observed=10, expected=1, window_seconds=900, rate_per_hour=40.0),
+    )
+    producer = EventProducer(ProducerSettings(settings.require_kafka()))
+    await producer.start()
+    try:
+        await producer.send(
+            settings.topics.incidents, codec.encode_incident(incident), key=incident.incident_id.encode()
+        )
+    finally:
+        await producer.stop()
+    assert pipeline.http is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PAGE_DEADLINE_SECONDS
+    url = f"{pipeline.http.url}/api/v1/incidents/{incident.incident_id}"
+    async with aiohttp.ClientSession(headers={"Authorization": "Bearer test-token"}) as session:
+        while True:
+            async with session.get(url) as response:
+                if response.status == 200:
+                    return incident.incident_id
+            assert loop.time() < deadline, "the drill incident never reached the alerter"
+            await asyncio.sleep(0.3)
+
+
 async def _wait_for_page(pipeline: LocalPipeline) -> str:
     """The demo storm's first notification reached the webhook inbox; returns the incident id."""
     loop = asyncio.get_running_loop()
@@ -151,13 +194,17 @@ async def test_prometheus_scrapes_the_demo_and_every_panel_has_data(
 ) -> None:
     """With a real Prometheus scraping `stormwatch run` (the demo) every second, once the demo storm was paged and a
     responder acknowledged and resolved it, every panel query of every dashboard returns at least one series."""
-    scenario = dataclasses.replace(demo_scenario(speed=SPEED), duration_seconds=3 * 3600)
+    scenario = dataclasses.replace(
+        demo_scenario(speed=SPEED, origin=datetime(2026, 11, 23, tzinfo=UTC)), duration_seconds=3 * 3600
+    )
     options = LocalRunOptions(http_port=0, scenario=scenario, demo_schema=schema_name)
     async with LocalPipeline(test_settings, options) as pipeline:
         assert pipeline.http is not None
         async with running_prometheus(tmp_path, pipeline.http.port) as prometheus, aiohttp.ClientSession() as session:
-            incident_id = await _wait_for_page(pipeline)
-            # The on-call dashboard is about responders: give it one acknowledgement and one resolve.
+            await _wait_for_page(pipeline)
+            # The on-call dashboard is about responders: give it one acknowledgement and one resolve, on an incident
+            # of our own (the demo's may already be resolved by the detector when we get to it).
+            incident_id = await _open_drill_incident(pipeline, test_settings)
             await _api(pipeline, "POST", f"/api/v1/incidents/{incident_id}/ack")
             await _api(pipeline, "POST", f"/api/v1/incidents/{incident_id}/resolve")
             loop = asyncio.get_running_loop()
