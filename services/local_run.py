@@ -106,7 +106,8 @@ class LocalPipeline(Lifecycle):
         # Consumers first, producers last: nothing waits on a service that is not there yet.
         for name in ("alerter", "detector", "pollers"):
             await self.apps[name].start()
-            stack.push_async_callback(self.apps[name].stop)
+            # Stop whichever instance runs at the end: `restart` may have replaced the one started here.
+            stack.push_async_callback(self._stop_app, name)
         await self.http.start()
         stack.push_async_callback(self.http.stop)
         self.spawn(self._watch_apps(), "watch-apps")
@@ -132,6 +133,9 @@ class LocalPipeline(Lifecycle):
         fresh = _build_apps(self.settings, self.config, self.registry, self.http, only=name)[name]
         await fresh.start()
         self.apps[name] = fresh
+
+    async def _stop_app(self, name: str) -> None:
+        await self.apps[name].stop()
 
     async def _watch_apps(self) -> None:
         """A service whose background work failed takes the whole local run down, loudly."""

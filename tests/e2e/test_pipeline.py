@@ -265,3 +265,16 @@ async def test_restarts_lose_and_repeat_nothing(
         await pipeline.restart("detector")
         await _wait_for_resolution(pipeline)
         await _check_invariants(pipeline, test_settings, notify_file, unique)
+
+
+@pytest.mark.e2e
+async def test_stop_stops_restarted_services(test_settings: Settings, schema_name: str) -> None:
+    """Stopping the local run stops the instances that `restart` put in place, not only the ones it started."""
+    options = LocalRunOptions(http_port=0, scenario=_scenario(), demo_schema=schema_name)
+    pipeline = LocalPipeline(test_settings, options)
+    async with pipeline:
+        await pipeline.restart("alerter")
+        fresh = pipeline.apps["alerter"]
+        assert fresh.is_alive()
+    assert not fresh.is_alive()
+    assert not any(app.is_alive() for app in pipeline.apps.values())
