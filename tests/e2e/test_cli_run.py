@@ -115,17 +115,23 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    assert process.stdout is not None
-    deadline = time.monotonic() + 120
-    seen = b""
-    while b"Ctrl-C stops everything" not in seen:
-        assert time.monotonic() < deadline, seen.decode(errors="replace")[-3000:]
-        chunk = process.stdout.readline()
-        assert chunk or process.poll() is None, seen.decode(errors="replace")[-3000:]
-        seen += chunk
-    assert _our_processes(str(state)) != [], "the embedded PostgreSQL should be running"
-    process.send_signal(signal.SIGINT)
-    remaining, _ = process.communicate(timeout=60)
-    assert process.returncode == 0, (seen + remaining).decode(errors="replace")[-3000:]
-    assert _our_processes(str(state)) == []
-    assert _orphaned_brokers() - brokers_before == set()
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 120
+        seen = b""
+        while b"Ctrl-C stops everything" not in seen:
+            assert time.monotonic() < deadline, seen.decode(errors="replace")[-3000:]
+            chunk = process.stdout.readline()
+            assert chunk or process.poll() is None, seen.decode(errors="replace")[-3000:]
+            seen += chunk
+        assert _our_processes(str(state)) != [], "the embedded PostgreSQL should be running"
+        process.send_signal(signal.SIGINT)
+        remaining, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, (seen + remaining).decode(errors="replace")[-3000:]
+        assert _our_processes(str(state)) == []
+        assert _orphaned_brokers() - brokers_before == set()
+    finally:
+        # A failed assertion above must not leave the run (and its broker and database) behind.
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
