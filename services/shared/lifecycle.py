@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 from collections.abc import Coroutine
@@ -14,7 +15,7 @@ from services.shared.logging import get_logger
 log = get_logger("stormwatch.lifecycle")
 
 
-class Lifecycle:
+class Lifecycle(abc.ABC):
     """Base class of every service App.
 
     Subclasses implement `_start(stack)` and register each resource's close on `stack` right after opening it,
@@ -34,10 +35,11 @@ class Lifecycle:
         self._stopping = False
         self.started = False
 
+    @abc.abstractmethod
     async def _start(self, stack: AsyncExitStack) -> None:
-        raise NotImplementedError  # every App overrides this; Lifecycle itself is never started
+        """Open the App's resources, registering each one's close on `stack` right after it opens."""
 
-    async def _before_stop(self) -> None:
+    async def _before_stop(self) -> None:  # noqa: B027 - an optional hook: doing nothing is the right default
         """Hook: stop consuming and finish in-flight work before resources close (default: nothing)."""
 
     async def start(self) -> None:
