@@ -1,0 +1,1 @@
+"""Fuzzers for every boundary (hypothesis, and atheris where it installs)."""

@@ -1,0 +1,1 @@
+"""Security properties: authentication, signed links, constant-time checks, secrets, SQL, injection."""
