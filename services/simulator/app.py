@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from services.shared import metrics
 from services.shared.lifecycle import Lifecycle
-from services.simulator import ebay, etsy, google_business, trustpilot, yelp
+from services.simulator import ebay, etsy, google_business, taobao, trustpilot, yelp
 from services.simulator.clock import SimClock
 from services.simulator.scenario import Scenario
 from services.simulator.timeline import SimReview, generate_timeline
@@ -60,6 +60,7 @@ class SimulatorApp(Lifecycle):
         self.etsy = etsy.EtsyApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
         self.yelp = yelp.YelpApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
         self.ebay = ebay.EbayApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
+        self.taobao = taobao.TaobaoApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
 
     @property
     def clock(self) -> SimClock:
@@ -96,6 +97,10 @@ class SimulatorApp(Lifecycle):
         """The (client_id, client_secret, refresh_token) the simulated eBay accepts for this merchant."""
         return ebay.credentials_for(self.scenario, merchant_id)
 
+    def taobao_credentials_for(self, merchant_id: str) -> tuple[str, str, str]:
+        """The (app_key, app_secret, session) the simulated TOP gateway accepts for this merchant."""
+        return taobao.credentials_for(self.scenario, merchant_id)
+
     def visible_reviews(self, merchant_id: str | None = None, platform: str | None = "trustpilot") -> list[SimReview]:
         """Ground truth: reviews created up to the current simulated time (`malformed` says which are served broken).
 
@@ -108,6 +113,7 @@ class SimulatorApp(Lifecycle):
             "etsy": self.etsy.timeline,
             "yelp": self.yelp.timeline,
             "ebay": self.ebay.timeline,
+            "taobao": self.taobao.timeline,
         }
         found = [
             review
@@ -135,6 +141,7 @@ class SimulatorApp(Lifecycle):
         app.router.add_routes(self.etsy.routes())
         app.router.add_routes(self.yelp.routes())
         app.router.add_routes(self.ebay.routes())
+        app.router.add_routes(self.taobao.routes())
         app.router.add_routes(self._extra_routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()

@@ -77,6 +77,81 @@ class EbaySeller:
 
 
 @dataclass(frozen=True)
+class TaobaoShop:
+    """The merchant's Taobao / Tmall shop: trade rates behind the TOP gateway (local Asia/Shanghai times)."""
+
+    seller_nick: str
+    baseline_per_hour: float = 3.0
+
+
+@dataclass(frozen=True)
+class EcwidStore:
+    """The merchant's Ecwid store: product reviews, some edited by their authors later (updateDate moves)."""
+
+    store_id: str
+    baseline_per_hour: float = 2.0
+
+
+@dataclass(frozen=True)
+class PlayApp:
+    """The merchant's Android app on Google Play: reviews with text, developer replies, edits (last ~7 days)."""
+
+    package_name: str
+    baseline_per_hour: float = 2.0
+
+
+@dataclass(frozen=True)
+class AppStoreApp:
+    """The merchant's iOS app on App Store Connect: customer reviews with title, body, territory, responses."""
+
+    app_id: str
+    baseline_per_hour: float = 2.0
+
+
+@dataclass(frozen=True)
+class NewsFeed:
+    """Blog / news posts about the merchant (and some that are not), served as RSS 2.0 and Atom feeds."""
+
+    slug: str
+    baseline_per_hour: float = 1.0
+
+
+@dataclass(frozen=True)
+class FacebookPage:
+    """The merchant's Facebook Page: its own posts (feed) and customers' comments on them, some answering others."""
+
+    page_id: str
+    posts_per_day: float = 4.0
+    comments_per_hour: float = 3.0
+
+
+@dataclass(frozen=True)
+class XAccount:
+    """The merchant's X handle: recent-search mentions of it, some replying to others in the same conversation."""
+
+    handle: str
+    mentions_per_hour: float = 3.0
+
+
+@dataclass(frozen=True)
+class CascadeSpec:
+    """A thread that takes off (a Facebook post on the page, an X mention opening a conversation): its shares and
+    replies arrive as a self-exciting cascade reaching about `shares` and `replies` after `hours` (simulator.cascade).
+    """
+
+    platform: str  # "facebook" or "x"
+    start_offset_seconds: float
+    shares: int = 14_000
+    replies: int = 1_500
+    views: int = 40_000
+    hours: float = 24.0
+    branching: float = 0.8  # children per engagement: how self-exciting the cascade is (below 1)
+    text: str = "Found a caterpillar in my salad from this shop. Disgusting, never again!"
+    language: str = "en"
+    reply_category: str = "quality"
+
+
+@dataclass(frozen=True)
 class MerchantProfile:
     """One merchant of the simulated world and how its customers review it."""
 
@@ -95,6 +170,14 @@ class MerchantProfile:
     etsy: EtsyShop | None = None
     yelp: YelpBusiness | None = None
     ebay: EbaySeller | None = None
+    facebook: FacebookPage | None = None
+    x: XAccount | None = None
+    cascades: tuple[CascadeSpec, ...] = ()
+    taobao: TaobaoShop | None = None
+    ecwid: EcwidStore | None = None
+    google_play: PlayApp | None = None
+    app_store: AppStoreApp | None = None
+    feeds: NewsFeed | None = None
 
     def baseline_rate_per_hour(self, moment: datetime) -> float:
         """The expected baseline rate at `moment`: the average rate shaped by local hour and weekday."""
@@ -167,6 +250,15 @@ def demo_scenario(speed: float = 120.0, seed: int = 7, origin: datetime | None =
         etsy=EtsyShop(shop_id="30303", baseline_per_hour=3.0),
         yelp=YelpBusiness(business_id="demo-shop-amsterdam", baseline_per_hour=1.0),
         ebay=EbaySeller(user_id="demo_shop_nl", baseline_per_hour=3.0),
+        facebook=FacebookPage(page_id="104400000000001", posts_per_day=4.0, comments_per_hour=3.0),
+        x=XAccount(handle="demoshop", mentions_per_hour=3.0),
+        # The salad post: late in the demo (after the logistics storm has calmed), shared ~14,000 times in a day.
+        cascades=(CascadeSpec(platform="facebook", start_offset_seconds=3.5 * 3600),),
+        taobao=TaobaoShop(seller_nick="demo_shop_tmall", baseline_per_hour=3.0),
+        ecwid=EcwidStore(store_id="4040", baseline_per_hour=2.0),
+        google_play=PlayApp(package_name="com.demoshop.app", baseline_per_hour=2.0),
+        app_store=AppStoreApp(app_id="1500000001", baseline_per_hour=2.0),
+        feeds=NewsFeed(slug="demo-shop", baseline_per_hour=1.0),
         baseline_per_hour=24.0,
         negative_share=0.10,
         # An international shop: reviews in every language the classifier reads, so the demo exercises it.
@@ -192,6 +284,24 @@ def demo_scenario(speed: float = 120.0, seed: int = 7, origin: datetime | None =
 
 
 _NUMBER = {"type": "number", "minimum": 0}
+# A viral thread: `platform` needs the merchant's page / handle; counts are reached after `hours`.
+_CASCADE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["platform", "start_minutes"],
+    "properties": {
+        "platform": {"enum": ["facebook", "x"]},
+        "start_minutes": {"type": "number"},
+        "shares": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+        "replies": {"type": "integer", "minimum": 0, "maximum": 20_000},
+        "views": {"type": "integer", "minimum": 0},
+        "hours": {"type": "number", "exclusiveMinimum": 0, "maximum": 24 * 30},
+        "branching": {"type": "number", "minimum": 0, "maximum": 0.99},
+        "text": {"type": "string", "minLength": 1, "maxLength": 2000},
+        "language": {"type": "string"},
+        "reply_category": {"enum": list(NEGATIVE_CATEGORIES)},
+    },
+}
 _SCENARIO_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -268,6 +378,26 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
                         "required": ["user_id"],
                         "properties": {"user_id": {"type": "string", "minLength": 1}, "baseline_per_hour": _NUMBER},
                     },
+                    "facebook": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["page_id"],
+                        "properties": {
+                            "page_id": {"type": "string", "pattern": "^[0-9]+$"},
+                            "posts_per_day": _NUMBER,
+                            "comments_per_hour": _NUMBER,
+                        },
+                    },
+                    "x": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["handle"],
+                        "properties": {
+                            "handle": {"type": "string", "pattern": "^[A-Za-z0-9_]{1,15}$"},
+                            "mentions_per_hour": _NUMBER,
+                        },
+                    },
+                    "cascades": {"type": "array", "items": _CASCADE_SCHEMA},
                     "baseline_per_hour": _NUMBER,
                     "negative_share": {"type": "number", "minimum": 0, "maximum": 1},
                     "neutral_share": {"type": "number", "minimum": 0, "maximum": 1},
@@ -375,7 +505,25 @@ def _merchant(raw: dict[str, Any], where: str) -> MerchantProfile:
         etsy=None if "etsy" not in raw else EtsyShop(**raw["etsy"]),
         yelp=None if "yelp" not in raw else YelpBusiness(**raw["yelp"]),
         ebay=None if "ebay" not in raw else EbaySeller(**raw["ebay"]),
+        facebook=None if "facebook" not in raw else FacebookPage(**raw["facebook"]),
+        x=None if "x" not in raw else XAccount(**raw["x"]),
+        cascades=_cascades(raw, where),
     )
+
+
+def _cascades(raw: dict[str, Any], where: str) -> tuple[CascadeSpec, ...]:
+    """The merchant's viral threads; each needs the merchant on its platform and a language with texts."""
+    cascades = []
+    for i, item in enumerate(raw.get("cascades", [])):
+        platform = item["platform"]
+        if platform not in raw:
+            raise ConfigError(f"{where}.cascades[{i}].platform: the merchant has no {platform} profile")
+        language = item.get("language", "en")
+        if language not in LANGUAGES:
+            raise ConfigError(f"{where}.cascades[{i}].language: no texts for language {language!r}")
+        fields = {k: v for k, v in item.items() if k != "start_minutes"}
+        cascades.append(CascadeSpec(start_offset_seconds=float(item["start_minutes"]) * 60, **fields))
+    return tuple(cascades)
 
 
 def _origin(text: str | None) -> datetime:
