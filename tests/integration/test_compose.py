@@ -16,7 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 STORMWATCH_SERVICES = ("pollers", "detector", "alerter")
-EXPECTED_SERVICES = {"kafka", "kafka-init", "postgres", "prometheus", "grafana", "simulator", *STORMWATCH_SERVICES}
+EXPECTED_SERVICES = {
+    "kafka",
+    "kafka-init",
+    "postgres",
+    "prometheus",
+    "alertmanager",
+    "grafana",
+    "simulator",
+    *STORMWATCH_SERVICES,
+}
 # Secrets the alerter alone receives; every other secret is named by the config file, which every service parses.
 ALERTER_ONLY = {"STORMWATCH_API_TOKEN"}
 
@@ -86,10 +95,11 @@ def test_compose_config_validates_with_defaults_only(tmp_path: Path) -> None:
 
 
 def test_compose_defines_the_whole_deployment(config: dict[str, Any]) -> None:
-    """Kafka, its topic initialiser, PostgreSQL, Prometheus, Grafana, the three services and the simulator are defined,
-    and the stateful ones keep their data in named volumes."""
+    """Kafka, its topic initialiser, PostgreSQL, Prometheus, Alertmanager, Grafana, the three services and the
+    simulator are defined, and the stateful ones keep their data in named volumes."""
     assert set(services(config)) == EXPECTED_SERVICES
-    assert {"kafka-data", "postgres-data", "prometheus-data", "grafana-data", "alerter-data"} <= set(config["volumes"])
+    volumes = {"kafka-data", "postgres-data", "prometheus-data", "alertmanager-data", "grafana-data", "alerter-data"}
+    assert volumes <= set(config["volumes"])
 
 
 def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) -> None:
@@ -107,6 +117,7 @@ def test_every_long_running_service_has_a_healthcheck(config: dict[str, Any]) ->
     assert "http://127.0.0.1:8090/healthz" in services(config)["simulator"]["healthcheck"]["test"][3]
     assert "pg_isready" in services(config)["postgres"]["healthcheck"]["test"][1]
     assert "kafka-broker-api-versions.sh" in services(config)["kafka"]["healthcheck"]["test"][1]
+    assert "http://127.0.0.1:9093/-/healthy" in services(config)["alertmanager"]["healthcheck"]["test"]
 
 
 def test_services_start_after_topics_exist_and_database_is_healthy(config: dict[str, Any]) -> None:
@@ -238,13 +249,15 @@ def test_simulator_runs_only_under_its_profile(tmp_path: Path, config: dict[str,
 
 
 def test_published_ports_bind_to_loopback_by_default(config: dict[str, Any]) -> None:
-    """Host ports (pollers 8081, alerter API 8083, simulator 8090, Prometheus 9090, Grafana 3000) bind to 127.0.0.1
+    """Host ports (pollers 8081, alerter API 8083, simulator 8090, Prometheus 9090, Alertmanager 9093, Grafana 3000)
+    bind to 127.0.0.1
     unless STORMWATCH_BIND_ADDRESS says otherwise; the detector publishes none, so it can be scaled."""
     expected = {
         "pollers": "127.0.0.1:8081:8080/tcp",
         "alerter": "127.0.0.1:8083:8080/tcp",
         "simulator": "127.0.0.1:8090:8090/tcp",
         "prometheus": "127.0.0.1:9090:9090/tcp",
+        "alertmanager": "127.0.0.1:9093:9093/tcp",
         "grafana": "127.0.0.1:3000:3000/tcp",
     }
     for name, service in services(config).items():
@@ -298,3 +311,33 @@ def test_demo_defaults_are_the_credentials_the_simulator_accepts(config: dict[st
         env = services(config)[name]["environment"]
         assert (env["TRUSTPILOT_API_KEY"], env["TRUSTPILOT_API_SECRET"]) == (key, secret), name
     assert scenario.merchant("demo-shop").trustpilot.business_unit_id == "bu-demo-shop"
+
+
+def test_alertmanager_runs_the_deploy_configuration_and_keeps_its_state(config: dict[str, Any]) -> None:
+    """Alertmanager reads deploy/alertmanager/alertmanager.yml, keeps silences and its notification log in the
+    alertmanager-data volume, runs as a single instance (no gossip port), restarts unless stopped and is limited."""
+    alertmanager = services(config)["alertmanager"]
+    assert alertmanager["image"].startswith("prom/alertmanager:")
+    assert f"{ROOT / 'deploy' / 'alertmanager'}:/etc/alertmanager:ro" in alertmanager["volumes"]
+    assert "alertmanager-data:/alertmanager:rw" in alertmanager["volumes"]
+    command = alertmanager["command"]
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in command
+    assert "--storage.path=/alertmanager" in command
+    assert "--cluster.listen-address=" in command
+    assert alertmanager["restart"] == "unless-stopped"
+    assert alertmanager["healthcheck"]["test"][:2] == ["CMD", "wget"]
+
+
+def test_prometheus_and_the_alerter_both_deliver_to_the_compose_alertmanager(config: dict[str, Any]) -> None:
+    """Prometheus sends its rules' alerts to alertmanager:9093, and the Stormwatch config the services mount has an
+    `alertmanager` receiver at http://alertmanager:9093 on the root route, so merchant incidents arrive there too;
+    both names resolve because Alertmanager is a service of this compose file."""
+    prometheus = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    (manager,) = prometheus["alerting"]["alertmanagers"]
+    assert manager["static_configs"] == [{"targets": ["alertmanager:9093"]}]
+    stormwatch = yaml.safe_load((ROOT / "deploy" / "stormwatch" / "config.yaml").read_text(encoding="utf-8"))
+    receivers = {receiver["name"]: receiver for receiver in stormwatch["receivers"]}
+    assert receivers["alertmanager"]["type"] == "alertmanager"
+    assert receivers["alertmanager"]["url"] == "http://alertmanager:9093"
+    assert "alertmanager" in stormwatch["route"]["receivers"]
+    assert "alertmanager" in services(config)

@@ -153,7 +153,8 @@ def test_metric_name_extraction_ignores_functions_labels_and_keywords() -> None:
 
 def test_compose_stormwatch_config_parses() -> None:
     """deploy/stormwatch/config.yaml is a valid config file: the demo merchant in Europe/Amsterdam, its Trustpilot
-    source polling the simulator, a signed webhook and a file receiver, both on the root route."""
+    source polling the simulator, a signed webhook, a file receiver and the compose Alertmanager, all on the root
+    route."""
     config = parse_config(yaml.safe_load(STORMWATCH_CONFIG.read_text(encoding="utf-8")), CONFIG_ENV)
     (merchant,) = config.merchants
     assert (merchant.id, merchant.timezone) == ("demo-shop", "Europe/Amsterdam")
@@ -164,7 +165,7 @@ def test_compose_stormwatch_config_parses() -> None:
     assert source.credentials["api_key"].reveal() == "test-key"
     assert source.credentials["api_secret"].reveal() == "test-secret"
     assert source.options == {"business_unit_id": "bu-demo-shop"}
-    webhook, audit = config.receivers
+    webhook, audit, alertmanager = config.receivers
     assert (webhook.name, webhook.type) == ("ops-webhook", "webhook")
     assert webhook.settings["url"].startswith("http://")
     assert webhook.secrets["signing_secret"].reveal() == "test-hook-secret"
@@ -173,7 +174,12 @@ def test_compose_stormwatch_config_parses() -> None:
         "file",
         "/var/lib/stormwatch/notifications.jsonl",
     )
-    assert config.route.receivers == ("ops-webhook", "audit-file")
+    assert (alertmanager.name, alertmanager.type, alertmanager.settings["url"]) == (
+        "alertmanager",
+        "alertmanager",
+        "http://alertmanager:9093",
+    )
+    assert config.route.receivers == ("ops-webhook", "audit-file", "alertmanager")
 
 
 @pytest.mark.parametrize("missing", sorted(CONFIG_ENV))
