@@ -330,6 +330,9 @@ def _check_escalations(node: RouteConfig, where: str, policies: Mapping[str, Esc
 def _secret(value: Any, where: str, env: Mapping[str, str]) -> Secret:
     if isinstance(value, str):
         return Secret(value)
+    # Receivers' `*_secret` keys are not shaped by the schema: check here, or `{}` would raise KeyError (fuzzing).
+    if not isinstance(value, Mapping) or not isinstance(value.get("env"), str):
+        raise ConfigError(f"{where}: expected a string or {{env: NAME}}")
     name = value["env"]
     found = env.get(name)
     if not found:
