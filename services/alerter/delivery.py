@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -147,6 +148,8 @@ class DeliveryWorker:
         self._metrics.notifications.labels(notifier.type, "delivered").inc()
         if recorded.latency_seconds is not None:
             self._metrics.pipeline_latency.observe(recorded.latency_seconds)
+        if not claimed.step:
+            self._observe_end_to_end(notifier.type, claimed.incident)
         log.info(
             "notification delivered",
             title=title,
@@ -158,6 +161,17 @@ class DeliveryWorker:
             attempt=claimed.attempt,
             latency_seconds=None if recorded.latency_seconds is None else round(recorded.latency_seconds, 3),
         )
+
+    def _observe_end_to_end(self, notifier_type: str, incident: IncidentEvent) -> None:
+        """Review created / observed -> delivered, on this host's clock (a skewed platform clock clamps to 0)."""
+        delivered = datetime.now(UTC)
+        for started, histogram in (
+            (incident.review_created_at, self._metrics.review_created_to_delivered),
+            (incident.observed_at, self._metrics.review_observed_to_delivered),
+        ):
+            if started is not None:
+                seconds = (delivered - parse_rfc3339(started)).total_seconds()
+                histogram.labels(notifier_type).observe(max(0.0, seconds))
 
     async def _failed(self, notifier: Notifier, claimed: ClaimedNotification, failure: StormwatchError) -> None:
         reason = failure.reason.value

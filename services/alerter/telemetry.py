@@ -12,6 +12,8 @@ from services.shared import metrics
 # Responder times: minutes to days (2 h is the reply target that recovers most negative reviews).
 RESPONSE_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0, 259200.0)
 SEND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Review to notification: seconds when a platform pushes, up to hours when it publishes late or a poll interval is long.
+END_TO_END_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0)
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class AlerterMetrics:
     failures: Counter
     send_seconds: Histogram
     pipeline_latency: Histogram
+    review_created_to_delivered: Histogram
+    review_observed_to_delivered: Histogram
     time_to_acknowledge: Histogram
     time_to_resolve: Histogram
     suppressed: Counter
@@ -67,6 +71,22 @@ class AlerterMetrics:
                 "Seconds from a poller observing the newest review behind an incident state to its notification "
                 "being delivered.",
                 buckets=metrics.LATENCY_BUCKETS,
+            ),
+            review_created_to_delivered=metrics.histogram(
+                registry,
+                "stormwatch_review_created_to_delivered_seconds",
+                "Seconds from the review behind an incident state being created on its platform to the state's "
+                "first-line notification being delivered, by receiver type (escalation and repeat steps excluded).",
+                ["notifier"],
+                buckets=END_TO_END_BUCKETS,
+            ),
+            review_observed_to_delivered=metrics.histogram(
+                registry,
+                "stormwatch_review_observed_to_delivered_seconds",
+                "Seconds from a poller observing the review behind an incident state to the state's first-line "
+                "notification being delivered, by receiver type (escalation and repeat steps excluded).",
+                ["notifier"],
+                buckets=END_TO_END_BUCKETS,
             ),
             time_to_acknowledge=metrics.histogram(
                 registry,

@@ -261,6 +261,7 @@ class DeadlineWatcher:
             value=float(count),
             at=now,
             observed_at=review.event.observed_at,
+            review_created_at=review.event.created_at,
             platform=platform,
             playbook=playbook_for("service"),
         )

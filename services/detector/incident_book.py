@@ -68,6 +68,7 @@ class OpenIncident:
         value: float,
         at: float,
         observed_at: str | None,
+        review_created_at: str | None = None,
         platform: str | None = None,
         category: str | None = None,
         thread_id: str | None = None,
@@ -94,6 +95,7 @@ class OpenIncident:
             observed_at=observed_at,
             evidence=evidence,
             playbook=playbook,
+            review_created_at=review_created_at,
         )
 
 

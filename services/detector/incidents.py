@@ -188,6 +188,7 @@ class IncidentTracker:
             observed_at=review.event.observed_at,
             evidence=evidence,
             playbook=playbook_for(category),
+            review_created_at=review.event.created_at,
         )
 
     def _title(self, status: IncidentStatus) -> str:

@@ -192,6 +192,7 @@ class RatingWatcher:
             value=long - short,
             at=now,
             observed_at=review.event.observed_at,
+            review_created_at=review.event.created_at,
             platform=platform,
             playbook=playbook_for(None),
         )

@@ -369,6 +369,7 @@ class ThreadWatcher:
             value=predicted,
             at=now,
             observed_at=review.event.observed_at,
+            review_created_at=review.event.created_at,
             platform=thread.platform,
             thread_id=key,
             playbook=playbook_for(None),

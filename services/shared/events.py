@@ -234,9 +234,12 @@ class IncidentEvent:
     resolved_at: str | None = None
     observed_at: str | None = None
     playbook: tuple[str, ...] = ()
+    # The platform's created_at of the review behind this state (observed_at is when a poller saw it): the start of
+    # the review-to-notification latency. Optional in the schema: producers before it omit it.
+    review_created_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "schema": INCIDENT_SCHEMA,
             "incident_id": self.incident_id,
             "version": self.version,
@@ -256,6 +259,10 @@ class IncidentEvent:
             "evidence": self.evidence.to_dict(),
             "playbook": list(self.playbook),
         }
+        if self.review_created_at is not None:
+            # Only when known: a state without it encodes exactly as before the field existed.
+            data["review_created_at"] = self.review_created_at
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IncidentEvent:
@@ -277,6 +284,7 @@ class IncidentEvent:
             observed_at=data["observed_at"],
             evidence=Evidence.from_dict(data["evidence"]),
             playbook=tuple(data["playbook"]),
+            review_created_at=data.get("review_created_at"),
         )
 
 
