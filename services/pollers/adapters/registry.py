@@ -8,6 +8,7 @@ from services.pollers.adapters.base import PlatformAdapter
 from services.pollers.adapters.ebay import EbayAdapter
 from services.pollers.adapters.etsy import EtsyAdapter
 from services.pollers.adapters.google_business import GoogleBusinessAdapter
+from services.pollers.adapters.google_play import GooglePlayAdapter
 from services.pollers.adapters.taobao import TaobaoAdapter
 from services.pollers.adapters.trustpilot import TrustpilotAdapter
 from services.pollers.adapters.yelp import YelpAdapter
@@ -23,6 +24,7 @@ ADAPTERS: Mapping[str, AdapterFactory] = {
     "yelp": YelpAdapter.from_source,
     "ebay": EbayAdapter.from_source,
     "taobao": TaobaoAdapter.from_source,
+    "google_play": GooglePlayAdapter.from_source,
 }
 
 
