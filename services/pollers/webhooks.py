@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -104,14 +105,17 @@ class WebhookReceiver:
         signature = request.headers.get("X-Stormwatch-Signature", "")
         if not timestamp or not signature:
             return "unsigned"
-        if not hmac.compare_digest(sign(secret, timestamp, body), signature):
+        # compare_digest raises TypeError on non-ASCII str: such a header was a 500 (found by fuzzing).
+        ascii_only = timestamp.isascii() and signature.isascii()
+        if not ascii_only or not hmac.compare_digest(sign(secret, timestamp, body), signature):
             return "bad_signature"
         try:
             sent_at = float(timestamp)
         except ValueError:
             return "bad_signature"
         now = self._clock()
-        if abs(now - sent_at) > TOLERANCE_SECONDS:
+        # A signed "nan" passed `abs(now - nan) > tolerance` (False) and so was never stale: replayable forever.
+        if not math.isfinite(sent_at) or abs(now - sent_at) > TOLERANCE_SECONDS:
             return "stale"
         # Within the tolerance window a signature is accepted once; older ones are refused as stale anyway.
         while self._seen and (
