@@ -177,6 +177,7 @@ class DetectorApp(Lifecycle):
                 self._partitions.pop(tp, None)
                 with contextlib.suppress(KeyError):
                     self._metrics.consumer_lag.remove(self._group, tp.topic, str(tp.partition))
+                self._metrics.forget_state(tp.partition)
         log.info("partitions revoked", partitions=[tp.partition for tp in revoked])
 
     async def _load_partition(self, tp: TopicPartition) -> None:
@@ -269,7 +270,7 @@ class DetectorApp(Lifecycle):
                 )
                 await insert_incidents(connection, incidents)
             snapshot = partition.engine.snapshot()
-            await save_checkpoint(
+            state_bytes = await save_checkpoint(
                 connection,
                 group=self._group,
                 topic=tp.topic,
@@ -281,6 +282,7 @@ class DetectorApp(Lifecycle):
 
         partition.next_offset = next_offset
         partition.checkpoint = snapshot
+        self._metrics.report_state(tp.partition, partition.engine.state, state_bytes)
         # Counted only now that the batch is committed: a retried batch recounts from the restored engine.
         for platform, how in partition.engine.drain_recoveries():
             self._metrics.recoveries.labels(platform=platform, how=how).inc()
@@ -292,7 +294,7 @@ class DetectorApp(Lifecycle):
         if duplicates:
             self._metrics.duplicates.inc(duplicates)
         for incident in incidents:
-            self._metrics.incidents.labels(kind=incident.kind, status=incident.status).inc()
+            self._metrics.incidents.labels(kind=incident.kind, severity=incident.severity, status=incident.status).inc()
             _log_incident(incident)
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
         self._classifier_metrics.export(self._text.stats)

@@ -115,13 +115,16 @@ async def save_checkpoint(
     previous_offset: int,
     next_offset: int,
     state: dict[str, Any],
-) -> None:
-    """Move the checkpoint from `previous_offset` to `next_offset`; raises CheckpointConflict if it was elsewhere."""
+) -> int:
+    """Move the checkpoint from `previous_offset` to `next_offset`; raises CheckpointConflict if it was elsewhere.
+    Returns the size of the stored state in bytes (the state-size metric)."""
+    encoded = orjson.dumps(state)
     moved = await connection.fetchval(
-        _SAVE_CHECKPOINT, group, topic, partition, next_offset, orjson.dumps(state).decode(), previous_offset
+        _SAVE_CHECKPOINT, group, topic, partition, next_offset, encoded.decode(), previous_offset
     )
     if moved is None:
         raise CheckpointConflict(f"{topic}[{partition}] checkpoint is no longer at offset {previous_offset}")
+    return len(encoded)
 
 
 async def load_checkpoint(connection: Connection, *, group: str, topic: str, partition: int) -> Checkpoint | None:

@@ -153,7 +153,7 @@ async def test_storm_opens_and_resolves_one_incident(
         for p in ("negative", "neutral", "positive", "unknown")
     )
     assert processed == len(events)
-    opened = {"kind": "negative_spike", "status": "open"}
+    opened = {"kind": "negative_spike", "severity": incidents[0].severity, "status": "open"}
     assert sample(registry, "stormwatch_incidents_total", opened) == 1
     assert sample(registry, "stormwatch_detector_batch_seconds_count") >= 1
 

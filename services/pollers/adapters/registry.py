@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from services.pollers.adapters.app_store import AppStoreAdapter
 from services.pollers.adapters.base import PlatformAdapter
 from services.pollers.adapters.ebay import EbayAdapter
 from services.pollers.adapters.etsy import EtsyAdapter
@@ -25,6 +26,7 @@ ADAPTERS: Mapping[str, AdapterFactory] = {
     "ebay": EbayAdapter.from_source,
     "taobao": TaobaoAdapter.from_source,
     "google_play": GooglePlayAdapter.from_source,
+    "app_store": AppStoreAdapter.from_source,
 }
 
 
