@@ -91,7 +91,7 @@ class IncidentStore:
             if row is None:
                 return None
             states = await connection.fetch(
-                """SELECT version, status, received_at FROM incident_states
+                """SELECT version, status, received_at, payload FROM incident_states
                    WHERE incident_id = $1 ORDER BY version""",
                 incident_id,
             )
@@ -107,9 +107,10 @@ class IncidentStore:
         incident["playbook"] = payload["playbook"]
         incident["thread_id"] = payload["thread_id"]
         incident["observed_at"] = payload["observed_at"]
+        incident["review_created_at"] = payload.get("review_created_at")
         return {
             "incident": incident,
-            "states": [_row_dict(state) for state in states],
+            "states": [_state_dict(state) for state in states],
             "notifications": [_row_dict(n) for n in notifications],
         }
 
@@ -210,6 +211,22 @@ class IncidentStore:
         elif transition == "resolve" and row["resolved_at"] is not None:
             seconds = (row["resolved_at"] - row["detected_at"]).total_seconds()
             self._metrics.time_to_resolve.labels(row["kind"]).observe(max(0.0, seconds))
+
+
+def _state_dict(row: asyncpg.Record) -> dict[str, Any]:
+    """One version of the incident with its own evidence (the console charts every version, not only the ones it
+    saw arrive); sample reviews stay with the incident's latest evidence, so the history stays small."""
+    state = _row_dict(row)
+    payload = orjson.loads(state.pop("payload"))
+    evidence = dict(payload["evidence"])
+    evidence.pop("sample_items", None)
+    state.update(
+        severity=payload["severity"],
+        detected_at=payload["detected_at"],
+        observed_at=payload["observed_at"],
+        evidence=evidence,
+    )
+    return state
 
 
 def _row_dict(row: asyncpg.Record) -> dict[str, Any]:

@@ -8,8 +8,8 @@
   const POLL_MS = 3000;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const FINAL = "resolved";
-  // Evidence seen while this tab watched an incident, by id and version: fills in versions the API returns
-  // without their own evidence.
+  // Evidence by incident id and version. The API returns every version's evidence; this also keeps what the tab
+  // saw when talking to an older alerter whose history lists versions without their evidence.
   const seenEvidence = new Map();
   let timer = null;
   let busy = false;
@@ -193,12 +193,14 @@
     const incident = detail.incident;
     const known = seenEvidence.get(incident.incident_id) || new Map();
     seenEvidence.set(incident.incident_id, known);
+    // A state's moment: when the review behind it was observed (stream time), else when the alerter received it.
     for (const state of detail.states || []) {
-      if (state.evidence) known.set(state.version, { evidence: state.evidence, at: state.received_at });
+      if (state.evidence) known.set(state.version, { evidence: state.evidence, at: state.observed_at || state.received_at });
     }
     if (incident.evidence) {
       const state = (detail.states || []).find((s) => s.version === incident.version);
-      known.set(incident.version, { evidence: incident.evidence, at: state ? state.received_at : incident.updated_at });
+      const at = incident.observed_at || (state ? state.received_at : incident.updated_at);
+      known.set(incident.version, { evidence: incident.evidence, at: at });
     }
     return [...known.entries()].sort((a, b) => a[0] - b[0]).map(([version, item]) => ({
       version: version,
@@ -298,11 +300,23 @@
     }
     root.append(svg("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
     labels.forEach((label, i) => {
+      if (!label) return;
       // The outermost labels hang inwards so a long one ("predicted") is not cut at the edge.
       const anchor = labels.length < 2 ? "middle" : i === 0 ? "start" : i === labels.length - 1 ? "end" : "middle";
       root.append(svg("text", { x: xAt(i, labels.length), y: H - B + 16, "text-anchor": anchor }, label));
     });
     return root;
+  }
+
+  function clock(value) {
+    const date = new Date(value);
+    return isNaN(date.getTime()) ? "" : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  // Axis label of a version: its number and time of day; with many versions only every k-th is labelled.
+  function versionLabels(series) {
+    const every = Math.max(1, Math.ceil(series.length / 6));
+    return series.map((p, i) => (i % every === 0 || i === series.length - 1 ? ("v" + p.version + " " + clock(p.at)).trim() : ""));
   }
 
   function xAt(i, n) {
@@ -324,8 +338,9 @@
     // Expected band: expected ± 2 sqrt(expected), about 95 % of Poisson counts when nothing is wrong.
     const band = series.map((p) => [Math.max(0, p.expected - 2 * Math.sqrt(p.expected)), p.expected + 2 * Math.sqrt(p.expected)]);
     const maxY = Math.max(1, ...series.map((p) => p.observed), ...band.map((b) => b[1])) * 1.15;
-    const root = frame(maxY, series.map((p) => "v" + p.version));
+    const root = frame(maxY, versionLabels(series));
     root.setAttribute("aria-label", "observed against expected");
+    root.setAttribute("data-versions", String(series.length));
     root.classList.add("evidence-svg");
     const n = series.length;
     const halfWidth = n === 1 ? 60 : 0;
@@ -356,14 +371,15 @@
     if (!incident.thread_id && predicted === null) return empty("Not a thread: no growth curve for this incident kind.");
     const values = series.map((p) => p.observed);
     const maxY = Math.max(1, ...values, predicted || 0) * 1.15;
-    const labels = series.map((p) => "v" + p.version);
+    const labels = versionLabels(series);
     if (predicted !== null) labels.push("predicted");
     const root = frame(maxY, labels);
     root.setAttribute("aria-label", "thread growth");
+    root.setAttribute("data-versions", String(series.length));
     root.classList.add("growth-svg");
     const n = labels.length;
     root.append(svg("polyline", { class: "observed", points: series.map((p, i) => xAt(i, n) + "," + yAt(p.observed, maxY)).join(" ") }));
-    series.forEach((p, i) => root.append(svg("circle", { class: "dot", cx: xAt(i, n), cy: yAt(p.observed, maxY), r: 4 })));
+    series.forEach((p, i) => root.append(svg("circle", { class: "dot reach-dot", cx: xAt(i, n), cy: yAt(p.observed, maxY), r: 4 })));
     if (predicted !== null && series.length) {
       const last = series.length - 1;
       root.append(svg("line", { class: "predicted", x1: xAt(last, n), y1: yAt(series[last].observed, maxY), x2: xAt(n - 1, n), y2: yAt(predicted, maxY) }));
