@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from services.shared import metrics
 from services.shared.lifecycle import Lifecycle
-from services.simulator import app_store, ebay, etsy, google_business, google_play, taobao, trustpilot, yelp
+from services.simulator import app_store, ebay, ecwid, etsy, google_business, google_play, taobao, trustpilot, yelp
 from services.simulator.clock import SimClock
 from services.simulator.scenario import Scenario
 from services.simulator.timeline import SimReview, generate_timeline
@@ -65,6 +65,7 @@ class SimulatorApp(Lifecycle):
             scenario, self._clock, requests, on_reviews_request=self._first_call
         )
         self.app_store = app_store.AppStoreApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
+        self.ecwid = ecwid.EcwidApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
 
     @property
     def clock(self) -> SimClock:
@@ -113,6 +114,10 @@ class SimulatorApp(Lifecycle):
         """The (issuer_id, key_id, private_key PEM) of the API key the simulated App Store Connect accepts."""
         return app_store.credentials_for(self.scenario, merchant_id)
 
+    def ecwid_token_for(self, merchant_id: str) -> str:
+        """The store token the simulated Ecwid accepts for this merchant."""
+        return ecwid.token_for(self.scenario, merchant_id)
+
     def visible_reviews(self, merchant_id: str | None = None, platform: str | None = "trustpilot") -> list[SimReview]:
         """Ground truth: reviews created up to the current simulated time (`malformed` says which are served broken).
 
@@ -128,6 +133,7 @@ class SimulatorApp(Lifecycle):
             "taobao": self.taobao.timeline,
             "google_play": self.google_play.timeline,
             "app_store": self.app_store.timeline,
+            "ecwid": self.ecwid.timeline,
         }
         found = [
             review
@@ -158,6 +164,7 @@ class SimulatorApp(Lifecycle):
         app.router.add_routes(self.taobao.routes())
         app.router.add_routes(self.google_play.routes())
         app.router.add_routes(self.app_store.routes())
+        app.router.add_routes(self.ecwid.routes())
         app.router.add_routes(self._extra_routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()

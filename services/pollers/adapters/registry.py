@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from services.pollers.adapters.app_store import AppStoreAdapter
 from services.pollers.adapters.base import PlatformAdapter
 from services.pollers.adapters.ebay import EbayAdapter
+from services.pollers.adapters.ecwid import EcwidAdapter
 from services.pollers.adapters.etsy import EtsyAdapter
 from services.pollers.adapters.google_business import GoogleBusinessAdapter
 from services.pollers.adapters.google_play import GooglePlayAdapter
@@ -27,6 +28,7 @@ ADAPTERS: Mapping[str, AdapterFactory] = {
     "taobao": TaobaoAdapter.from_source,
     "google_play": GooglePlayAdapter.from_source,
     "app_store": AppStoreAdapter.from_source,
+    "ecwid": EcwidAdapter.from_source,
 }
 
 
