@@ -11,7 +11,19 @@ from prometheus_client import CollectorRegistry
 
 from services.shared import metrics
 from services.shared.lifecycle import Lifecycle
-from services.simulator import app_store, ebay, ecwid, etsy, google_business, google_play, taobao, trustpilot, yelp
+from services.simulator import (
+    app_store,
+    ebay,
+    ecwid,
+    etsy,
+    facebook,
+    google_business,
+    google_play,
+    taobao,
+    trustpilot,
+    x_search,
+    yelp,
+)
 from services.simulator.clock import SimClock
 from services.simulator.scenario import Scenario
 from services.simulator.timeline import SimReview, generate_timeline
@@ -60,6 +72,8 @@ class SimulatorApp(Lifecycle):
         self.etsy = etsy.EtsyApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
         self.yelp = yelp.YelpApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
         self.ebay = ebay.EbayApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
+        self.facebook = facebook.FacebookApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
+        self.x = x_search.XApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
         self.taobao = taobao.TaobaoApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
         self.google_play = google_play.GooglePlayApi(
             scenario, self._clock, requests, on_reviews_request=self._first_call
@@ -102,6 +116,14 @@ class SimulatorApp(Lifecycle):
         """The (client_id, client_secret, refresh_token) the simulated eBay accepts for this merchant."""
         return ebay.credentials_for(self.scenario, merchant_id)
 
+    def facebook_token_for(self, merchant_id: str) -> str:
+        """The Page access token the simulated Graph API accepts for this merchant's page."""
+        return facebook.token_for(self.scenario, merchant_id)
+
+    def x_bearer_for(self, merchant_id: str) -> str:
+        """The app-only bearer token the simulated X API accepts for this merchant."""
+        return x_search.bearer_for(self.scenario, merchant_id)
+
     def taobao_credentials_for(self, merchant_id: str) -> tuple[str, str, str]:
         """The (app_key, app_secret, session) the simulated TOP gateway accepts for this merchant."""
         return taobao.credentials_for(self.scenario, merchant_id)
@@ -130,6 +152,8 @@ class SimulatorApp(Lifecycle):
             "etsy": self.etsy.timeline,
             "yelp": self.yelp.timeline,
             "ebay": self.ebay.timeline,
+            "facebook": self.facebook.timeline,
+            "x": self.x.timeline,
             "taobao": self.taobao.timeline,
             "google_play": self.google_play.timeline,
             "app_store": self.app_store.timeline,
@@ -161,6 +185,8 @@ class SimulatorApp(Lifecycle):
         app.router.add_routes(self.etsy.routes())
         app.router.add_routes(self.yelp.routes())
         app.router.add_routes(self.ebay.routes())
+        app.router.add_routes(self.facebook.routes())
+        app.router.add_routes(self.x.routes())
         app.router.add_routes(self.taobao.routes())
         app.router.add_routes(self.google_play.routes())
         app.router.add_routes(self.app_store.routes())

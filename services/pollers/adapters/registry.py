@@ -9,10 +9,12 @@ from services.pollers.adapters.base import PlatformAdapter
 from services.pollers.adapters.ebay import EbayAdapter
 from services.pollers.adapters.ecwid import EcwidAdapter
 from services.pollers.adapters.etsy import EtsyAdapter
+from services.pollers.adapters.facebook import FacebookAdapter
 from services.pollers.adapters.google_business import GoogleBusinessAdapter
 from services.pollers.adapters.google_play import GooglePlayAdapter
 from services.pollers.adapters.taobao import TaobaoAdapter
 from services.pollers.adapters.trustpilot import TrustpilotAdapter
+from services.pollers.adapters.x_search import XSearchAdapter
 from services.pollers.adapters.yelp import YelpAdapter
 from services.shared.config import SourceConfig
 from services.shared.errors import ConfigError
@@ -29,6 +31,8 @@ ADAPTERS: Mapping[str, AdapterFactory] = {
     "google_play": GooglePlayAdapter.from_source,
     "app_store": AppStoreAdapter.from_source,
     "ecwid": EcwidAdapter.from_source,
+    "facebook": FacebookAdapter.from_source,
+    "x": XSearchAdapter.from_source,
 }
 
 
