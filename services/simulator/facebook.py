@@ -244,7 +244,7 @@ class FacebookApi:
         offset = int(position["o"])
         chosen = posts[offset : offset + limit]
         now = self._clock.now()
-        body: dict[str, Any] = {"data": [self._render_post(p, now) for p in chosen]}
+        body: dict[str, Any] = {"data": [self.render_post(p, now) for p in chosen]}
         if chosen:
             after = _encode({"o": offset + len(chosen), "t": snapshot.isoformat()})
             paging: dict[str, Any] = {
@@ -255,7 +255,7 @@ class FacebookApi:
             body["paging"] = paging
         return self._reply(200, body, headers)
 
-    def _render_post(self, post: SimPost, now: datetime) -> dict[str, Any]:
+    def render_post(self, post: SimPost, now: datetime) -> dict[str, Any]:
         shares, comments, reactions = self.counters(post, now)
         item: dict[str, Any] = {
             "id": post.id,
@@ -286,7 +286,7 @@ class FacebookApi:
                 return self._error(request, 400, 100, "(#100) Invalid cursor", headers=headers)
             start = ids.index(after["id"]) + 1
         chosen = comments[start : start + limit]
-        body: dict[str, Any] = {"data": [_render_comment(c, post_id) for c in chosen]}
+        body: dict[str, Any] = {"data": [render_comment(c, post_id) for c in chosen]}
         if chosen:
             after_cursor = _encode({"id": chosen[-1].review.id})
             paging: dict[str, Any] = {
@@ -300,7 +300,7 @@ class FacebookApi:
         return self._reply(200, body, headers)
 
 
-def _render_comment(comment: SimComment, post_id: str) -> dict[str, Any]:
+def render_comment(comment: SimComment, post_id: str) -> dict[str, Any]:
     review = comment.review
     item: dict[str, Any] = {
         "id": review.id,

@@ -28,7 +28,10 @@ def parse_graph_time(text: Any) -> datetime | None:
         return None
     if moment.tzinfo is None:
         return None
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset
+        return None
 
 
 def _node_id(data: dict[str, Any], what: str) -> str:

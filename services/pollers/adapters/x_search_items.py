@@ -75,9 +75,10 @@ def _event(tweet: Any, *, merchant_id: str, source_id: str, observed_at: datetim
     created_text = tweet.get("created_at")
     try:
         created = datetime.fromisoformat(created_text) if isinstance(created_text, str) else None
-    except ValueError:
+        created = None if created is None or created.tzinfo is None else created.astimezone(UTC)
+    except (ValueError, OverflowError):
         created = None
-    if created is None or created.tzinfo is None or len(str(created_text)) > 40:
+    if created is None or len(str(created_text)) > 40:
         raise _bad(f"created_at {str(created_text)[:40]!r} is not an RFC 3339 timestamp")
     text = tweet.get("text")
     if not isinstance(text, str):
@@ -102,7 +103,7 @@ def _event(tweet: Any, *, merchant_id: str, source_id: str, observed_at: datetim
         source_id=source_id,
         item_id=item_id,
         kind="mention",
-        created_at=format_rfc3339(created.astimezone(UTC)),
+        created_at=format_rfc3339(created),
         observed_at=format_rfc3339(observed_at),
         # A conversation's root opens its own thread only once it is replied to (its snapshots name it).
         thread_id=conversation if conversation not in {None, own, item_id} else None,
