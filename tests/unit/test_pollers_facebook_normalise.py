@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from services.pollers.adapters.facebook_items import normalise_comment, normalise_post
 from services.shared import codec
 from services.shared.errors import BadInput, Reason
+from services.shared.events import ReviewEvent
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 POST = "104400000000042_1000000000000003"
@@ -115,10 +116,14 @@ def _mutated(base: dict[str, Any]) -> Any:
 @given(st.one_of(_mutated(comment()), _mutated(post()), _json))
 def test_any_item_yields_a_valid_event_or_bad_input(item: Any) -> None:
     """Whatever JSON Graph sends, as a comment or as a post: a schema-valid event or BadInput, never a crash."""
-    for normalise in (
-        lambda data: normalise_comment(data, post_id=POST, merchant_id="s", source_id="s", observed_at=NOW),
-        lambda data: normalise_post(data, merchant_id="s", source_id="s", observed_at=NOW),
-    ):
+
+    def as_comment(data: Any) -> ReviewEvent:
+        return normalise_comment(data, post_id=POST, merchant_id="s", source_id="s", observed_at=NOW)
+
+    def as_post(data: Any) -> ReviewEvent:
+        return normalise_post(data, merchant_id="s", source_id="s", observed_at=NOW)
+
+    for normalise in (as_comment, as_post):
         try:
             event = normalise(item)
         except BadInput as exc:
