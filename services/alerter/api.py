@@ -127,7 +127,8 @@ def _authorized(request: web.Request, token: bytes) -> bool:
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented:
         return False
-    return hmac.compare_digest(presented.strip().encode("utf-8"), token)
+    # aiohttp keeps header bytes that are not UTF-8 as surrogates: plain encode() raised, a 500 (found by fuzzing).
+    return hmac.compare_digest(presented.strip().encode("utf-8", "surrogateescape"), token)
 
 
 def _parse_filter(params: Mapping[str, str]) -> IncidentFilter:
@@ -143,7 +144,8 @@ def _parse_filter(params: Mapping[str, str]) -> IncidentFilter:
     if state is not None and state not in _RESPONSE_STATES:
         raise BadRequest(f"state: expected one of {', '.join(_RESPONSE_STATES)}")
     raw_limit = get("limit") or "50"
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= _MAX_LIMIT:
+    # isascii: str.isdigit() accepts "²", which int() refuses (a 500, found by fuzzing).
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= _MAX_LIMIT:
         raise BadRequest(f"limit: expected an integer from 1 to {_MAX_LIMIT}")
     return IncidentFilter(merchant=merchant, status=status, kind=kind, response_state=state, limit=int(raw_limit))
 

@@ -163,7 +163,8 @@ class NoiseApi:
         receiver = query.get("receiver") or None
         status = query.get("status") or None
         limit = query.get("limit", "100")
-        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        # isascii: str.isdigit() accepts "²", which int() refuses (a 500, found by fuzzing).
+        if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 1000:
             raise BadInput("limit: expected an integer from 1 to 1000")
         async with translated():
             rows = await attached.pool.fetch(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from services.detector.negativity import Classification, Classifier
 from services.shared.events import ReviewEvent
 from services.shared.timeutil import format_rfc3339, parse_rfc3339
+
+_FIRST_UTC = datetime.min.replace(tzinfo=UTC).timestamp()
+_LAST_UTC = datetime.max.replace(tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,13 @@ def epoch_seconds(text: str) -> float:
         moment = parse_rfc3339(text)  # the slower path knows a lowercase `z` too
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no time zone offset")
-    return moment.timestamp()
+    seconds = moment.timestamp()
+    # `0001-01-01T00:00:00+01:00` parses but is before year 1 in UTC: storing it raised OverflowError and stopped
+    # the detector (found by fuzzing). Reject it here, where the intake dead-letters unusable timestamps.
+    # Strict bounds: float rounding hides a microsecond past either end.
+    if not _FIRST_UTC < seconds < _LAST_UTC:
+        raise ValueError(f"timestamp {text!r} is outside the years 1..9999 in UTC")
+    return seconds
 
 
 def score(event: ReviewEvent, classifier: Classifier) -> ScoredReview:

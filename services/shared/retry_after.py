@@ -14,7 +14,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²".isdigit() is True but float("²") raises
         return float(text)
     try:
         moment = parsedate_to_datetime(text)

@@ -51,7 +51,12 @@ def parse_rfc3339(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no time zone offset")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # Year 1 or 9999 with an offset is outside datetime's range in UTC; callers expect ValueError for
+        # unusable timestamps (an OverflowError stopped the alerter's intake: found by fuzzing).
+        raise ValueError(f"timestamp {text!r} is outside the years 1..9999 in UTC") from None
 
 
 def monotonic() -> float:
