@@ -49,6 +49,10 @@ KNOWN_METRICS = frozenset(
         "stormwatch_notifications_suppressed_total",
         "stormwatch_time_to_acknowledge_seconds",
         "stormwatch_time_to_resolve_seconds",
+        "stormwatch_review_created_to_delivered_seconds",
+        "stormwatch_review_observed_to_delivered_seconds",
+        "stormwatch_detector_state_bytes",
+        "stormwatch_detector_tracked_keys",
     }
 )
 HISTOGRAMS = frozenset(
@@ -59,6 +63,8 @@ HISTOGRAMS = frozenset(
         "stormwatch_notification_send_seconds",
         "stormwatch_time_to_acknowledge_seconds",
         "stormwatch_time_to_resolve_seconds",
+        "stormwatch_review_created_to_delivered_seconds",
+        "stormwatch_review_observed_to_delivered_seconds",
     }
 )
 # Prometheus's own per-target series, which only the alert rules use (to notice a dead or missing service).
@@ -328,3 +334,43 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}), encoding="utf-8")
     result = run_promtool("check", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dashboards_show_end_to_end_latency_state_size_and_severity() -> None:
+    """The pipeline dashboard charts both end-to-end latencies (review created / observed to delivered, p50 and p99
+    per notifier), the detector's state size per partition and its tracked keys by kind; the on-call dashboard
+    shows incidents opened by severity and the created-to-page latency."""
+    dashboards = {
+        name: json.loads((DEPLOY / "grafana" / "dashboards" / f"{name}.json").read_text(encoding="utf-8"))
+        for name in ("pipeline", "oncall")
+    }
+    exprs = {name: "\n".join(expr for _title, expr in dashboard_exprs(d)) for name, d in dashboards.items()}
+    for metric in ("stormwatch_review_created_to_delivered_seconds", "stormwatch_review_observed_to_delivered_seconds"):
+        for quantile in ("0.5", "0.99"):
+            expected = f"histogram_quantile({quantile}, sum by (notifier, le) (rate({metric}_bucket"
+            assert expected in exprs["pipeline"], (metric, quantile)
+    assert "sum by (partition) (stormwatch_detector_state_bytes)" in exprs["pipeline"]
+    assert "sum by (kind) (stormwatch_detector_tracked_keys)" in exprs["pipeline"]
+    assert "sum by (severity) (rate(stormwatch_incidents_total" in exprs["oncall"]
+    assert "stormwatch_review_created_to_delivered_seconds_bucket" in exprs["oncall"]
+    for dashboard in dashboards.values():
+        ids = [panel["id"] for panel in dashboard_panels(dashboard)]
+        assert len(ids) == len(set(ids))
+        for panel in dashboard_panels(dashboard):
+            assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24, panel["title"]
+
+
+def test_every_registered_metric_is_in_the_catalogue() -> None:
+    """docs/metrics.md lists every metric the services register (found in their source) with its type: a new metric
+    without a catalogue entry fails here."""
+    pattern = re.compile(r'metrics\.(counter|gauge|histogram)\(\s*\w+,\s*"(stormwatch_[a-z_]+)"')
+    registered = {
+        name: kind
+        for path in (ROOT / "services").rglob("*.py")
+        for kind, name in pattern.findall(path.read_text(encoding="utf-8"))
+    }
+    catalogue = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
+    row = re.compile(r"^\| `(stormwatch_[a-z_]+)` \| (counter|gauge|histogram) \|", re.MULTILINE)
+    documented = dict(row.findall(catalogue))
+    assert len(registered) >= 30
+    assert {name: documented.get(name) for name in registered} == registered
