@@ -19,9 +19,10 @@ from services.alerter.digest import DigestScheduler
 from services.alerter.incidents import IncidentStore
 from services.alerter.intake import IncidentIntake
 from services.alerter.link_api import LinkApi
-from services.alerter.links import LinkSigner
+from services.alerter.links import LinkSigner, console_link
 from services.alerter.noise_api import NoiseApi
 from services.alerter.notifiers.factory import build_notifiers
+from services.alerter.oncall_api import OnCallApi
 from services.alerter.pipeline import Pipeline
 from services.alerter.stages import ack_timeouts, full_pipeline
 from services.alerter.store import NotificationStore
@@ -79,18 +80,21 @@ class AlerterApp(Lifecycle):
         self._policy = policy or DeliveryPolicy()
         # Built now so a bad receiver fails the constructor with a named key, before anything connects.
         self._notifiers = build_notifiers(config.receivers, clock=clock)
-        self._pipeline: Pipeline = full_pipeline(config)
+        self._pipeline: Pipeline = full_pipeline(config, clock)
         self._metrics = AlerterMetrics.create(registry)
         self._api = IncidentApi()
         http.add_routes(self._api.routes())
         # Signed acknowledge / resolve links in every notification, when a link secret is configured. They point
         # at `public_url` (how responders reach this server), by default the server's own URL.
         self._clock = clock or WallClock()
-        self._public_url = public_url
+        # STORMWATCH_PUBLIC_URL unless the caller (tests, the local run) passes one.
+        self._public_url = public_url or settings.public_url
         self._link_api = LinkApi(self._clock)
         http.add_routes(self._link_api.routes())
         self._noise_api = NoiseApi()
         http.add_routes(self._noise_api.routes())
+        self._oncall_api = OnCallApi(config.schedules, config.people, self._clock)
+        http.add_routes(self._oncall_api.routes())
         # The incident console: static pages that call the API above with the responder's token.
         install_console(http)
         self._pool: asyncpg.Pool | None = None
@@ -134,7 +138,7 @@ class AlerterApp(Lifecycle):
         waiting = await store.count_unknown_receivers(list(self._notifiers))
         if waiting:
             log.warning("notifications wait for receivers that are no longer configured", receivers=waiting)
-        incidents = IncidentStore(pool, self._metrics, ack_timeouts=ack_timeouts(self._config))
+        incidents = IncidentStore(pool, self._metrics, ack_timeouts=ack_timeouts(self._config, self._clock))
         signer: LinkSigner | None = None
         if self._settings.link_secret:
             signer = LinkSigner(self._settings.link_secret, self._public_url or "")
@@ -146,7 +150,7 @@ class AlerterApp(Lifecycle):
             self._policy,
             deadletters,
             self._metrics,
-            links=None if signer is None else self._links_for(signer),
+            links=self._links_for(signer),
         )
         self._delivery = delivery
 
@@ -173,6 +177,8 @@ class AlerterApp(Lifecycle):
             pool, self._pipeline, self._api_token, {name: n.type for name, n in self._notifiers.items()}
         )
         stack.callback(self._noise_api.detach)
+        self._oncall_api.attach(self._api_token)
+        stack.callback(self._oncall_api.detach)
         stack.callback(self._api.detach)
 
         digests = DigestScheduler(pool, self._config, self._notifiers, clock=self._clock)
@@ -204,16 +210,18 @@ class AlerterApp(Lifecycle):
         if pending:
             await asyncio.wait(pending)
 
-    def _links_for(self, signer: LinkSigner) -> Callable[[IncidentEvent], Mapping[str, str]]:
+    def _links_for(self, signer: LinkSigner | None) -> Callable[[IncidentEvent], Mapping[str, str]]:
         def links(incident: IncidentEvent) -> Mapping[str, str]:
-            if incident.status == "resolved":
-                return {}
             # Resolved lazily: in tests and the local run the server's port is known only once it listens.
             try:
-                base = self._public_url or self._http.url
+                base = (self._public_url or self._http.url).rstrip("/")
             except RuntimeError:  # the shared server is not listening yet (local run start-up): no links this time
                 return {}
-            return dataclasses.replace(signer, base_url=base).links(incident.incident_id, self._clock.now())
+            out: dict[str, str] = {}
+            if signer is not None and incident.status != "resolved":
+                out.update(dataclasses.replace(signer, base_url=base).links(incident.incident_id, self._clock.now()))
+            out["console"] = console_link(base, incident.incident_id)
+            return out
 
         return links
 

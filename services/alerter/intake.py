@@ -164,11 +164,14 @@ class IncidentIntake:
         }
         for reason in result.suppressed:
             self._metrics.suppressed.labels(reason).inc()
+        for reason in result.deferred:
+            self._metrics.deferred.labels(reason).inc()
         if result.outcome == "new":
             log.info(
                 "incident state received",
                 receivers=[p.receiver for p in result.planned],
                 suppressed=list(result.suppressed) or None,
+                deferred=list(result.deferred) or None,
                 **fields,
             )
         else:

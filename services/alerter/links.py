@@ -53,3 +53,8 @@ class LinkSigner:
         if int(expires) <= now.timestamp():
             return "expired"
         return None
+
+
+def console_link(base_url: str, incident_id: str) -> str:
+    """The incident's page in the console (read-only: it asks for the responder's API token)."""
+    return f"{base_url.rstrip('/')}/console#/incidents/{incident_id}"

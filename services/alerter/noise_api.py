@@ -251,6 +251,8 @@ async def _explain(attached: _Attached, incident: IncidentEvent, *, dry_run: boo
                 "delay_seconds": p.delay_seconds,
                 "requires": p.requires or None,
                 "suppressed": p.suppressed,
+                "deferred": p.deferred,
+                "target": p.target or None,
                 "why": list(p.why),
             }
             for p in plan

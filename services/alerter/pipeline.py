@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 from services.alerter.routing import route
@@ -48,7 +49,7 @@ class Facts(Protocol):
 
     async def open_incidents(self, merchant_id: str, exclude: str) -> Sequence[OpenIncident]: ...
 
-    async def sent_since(self, receiver: str, seconds: float) -> int: ...
+    async def count_due_between(self, receiver: str, start: datetime, end: datetime) -> int: ...
 
     async def group_age(self, group_key: str, receiver: str) -> float | None: ...
 
@@ -64,7 +65,7 @@ class NoFacts:
     async def open_incidents(self, merchant_id: str, exclude: str) -> Sequence[OpenIncident]:
         return ()
 
-    async def sent_since(self, receiver: str, seconds: float) -> int:
+    async def count_due_between(self, receiver: str, start: datetime, end: datetime) -> int:
         return 0
 
     async def group_age(self, group_key: str, receiver: str) -> float | None:
@@ -100,6 +101,12 @@ class PlannedNotification:
     group_key: str = ""
     suppressed: str | None = None
     why: tuple[str, ...] = ()
+    # Who was targeted ('schedule:primary -> person:ana'); '' for the route's own receivers.
+    target: str = ""
+    # Why it was moved later than planned ('rate_capped'): still sent, counted as deferred.
+    deferred: str | None = None
+    # An exact due time, when a stage fixed one (a rate window's start): the log uses it instead of now + delay.
+    not_before: datetime | None = None
     config: RouteConfig | None = field(default=None, compare=False, repr=False)
 
     @property

@@ -9,15 +9,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 
+from services.alerter.oncall import resolve_target
 from services.alerter.pipeline import IntakeContext, Pipeline, Plan, PlannedNotification, RouteStage
 from services.alerter.routing import incident_labels, matches, route
-from services.shared.config import Config, EscalationPolicyConfig, InhibitRuleConfig, RouteConfig
+from services.shared.config import (
+    Config,
+    EscalationPolicyConfig,
+    InhibitRuleConfig,
+    PersonConfig,
+    RouteConfig,
+    ScheduleConfig,
+)
 from services.shared.events import IncidentEvent
+from services.shared.timeutil import Clock, WallClock, format_rfc3339
 
 # After the last level of an escalation round, wait this long before the next round when the policy says nothing.
 DEFAULT_ROUND_GAP_SECONDS = 300.0
 MAX_REPEATS = 12
+# Rate caps count per clock hour; a notification over the cap moves to the next hour with room, at most this far.
+RATE_WINDOW_SECONDS = 3600.0
+MAX_DEFER_WINDOWS = 48
 
 
 def _note(planned: PlannedNotification, why: str, **changes: object) -> PlannedNotification:
@@ -148,9 +161,19 @@ class EscalationStage:
 
     name = "escalate"
 
-    def __init__(self, tree: RouteConfig, policies: Mapping[str, EscalationPolicyConfig]) -> None:
+    def __init__(
+        self,
+        tree: RouteConfig,
+        policies: Mapping[str, EscalationPolicyConfig],
+        people: Mapping[str, PersonConfig] | None = None,
+        schedules: Mapping[str, ScheduleConfig] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._tree = tree
         self._policies = dict(policies)
+        self._people = dict(people or {})
+        self._schedules = dict(schedules or {})
+        self._clock = clock or WallClock()
 
     async def __call__(self, context: IntakeContext, plan: Plan) -> Plan:
         incident = context.incident
@@ -171,37 +194,47 @@ class EscalationStage:
                 group_key=group_key(match.config, match.path, context),
                 config=match.config,
             )
-            added.extend(_escalation_steps(self._policies[name], carrier, match.config.group_wait_seconds))
+            added.extend(self._steps(self._policies[name], carrier, match.config.group_wait_seconds))
         return plan + tuple(added)
 
-
-def _escalation_steps(
-    policy: EscalationPolicyConfig, planned: PlannedNotification, base: float
-) -> list[PlannedNotification]:
-    steps: list[PlannedNotification] = []
-    offset = base
-    gap = policy.ack_timeout_seconds or DEFAULT_ROUND_GAP_SECONDS
-    for round_number in range(policy.repeat + 1):
-        for level_number, level in enumerate(policy.levels):
-            offset += level.delay_seconds
-            steps.extend(
-                PlannedNotification(
-                    receiver=receiver,
-                    route=planned.route,
-                    delay_seconds=offset,
-                    step=f"escalation:{policy.name}:{level_number}:{round_number}",
-                    requires="unacknowledged",
-                    group_key=planned.group_key,
-                    why=(
-                        f"escalate: policy {policy.name} level {level_number + 1} round {round_number + 1} "
-                        f"at +{offset:g}s unless acknowledged",
-                    ),
-                    config=planned.config,
-                )
-                for receiver in level.receivers
-            )
-        offset += gap
-    return steps
+    def _steps(
+        self, policy: EscalationPolicyConfig, planned: PlannedNotification, base: float
+    ) -> list[PlannedNotification]:
+        """Every level of every round; people and schedules are resolved for the moment the level fires (a
+        schedule's rotation is known in advance, so the row written now names who will be paged then)."""
+        now = self._clock.now()
+        steps: list[PlannedNotification] = []
+        offset = base
+        gap = policy.ack_timeout_seconds or DEFAULT_ROUND_GAP_SECONDS
+        for round_number in range(policy.repeat + 1):
+            for level_number, level in enumerate(policy.levels):
+                offset += level.delay_seconds
+                fires = now + timedelta(seconds=offset)
+                seen: set[str] = set()
+                for target in level.targets:
+                    for resolved in resolve_target(target, fires, self._people, self._schedules):
+                        if resolved.receiver in seen:
+                            continue  # one row per receiver and step: two targets sharing a receiver page once
+                        seen.add(resolved.receiver)
+                        steps.append(
+                            PlannedNotification(
+                                receiver=resolved.receiver,
+                                route=planned.route,
+                                delay_seconds=offset,
+                                step=f"escalation:{policy.name}:{level_number}:{round_number}",
+                                requires="unacknowledged",
+                                group_key=planned.group_key,
+                                why=(
+                                    f"escalate: policy {policy.name} level {level_number + 1} round "
+                                    f"{round_number + 1} at +{offset:g}s ({format_rfc3339(fires)}) unless "
+                                    f"acknowledged; target {resolved.target}",
+                                ),
+                                config=planned.config,
+                                target=resolved.target,
+                            )
+                        )
+            offset += gap
+        return steps
 
 
 class RepeatStage:
@@ -232,34 +265,54 @@ class RepeatStage:
 
 
 class RateCapStage:
-    """Per-receiver cap (`max_per_hour` on a receiver): beyond it, new pages are suppressed and say so."""
+    """Per-receiver cap (`max_per_hour` on a receiver), counted per clock hour on when notifications are due.
+    A page over the cap is deferred to the next hour with room (and says so), never dropped: a storm's pages arrive
+    late rather than not at all. Resolved states and escalation steps are not capped."""
 
     name = "rate_cap"
 
-    def __init__(self, caps: Mapping[str, int]) -> None:
+    def __init__(self, caps: Mapping[str, int], clock: Clock | None = None) -> None:
         self._caps = dict(caps)
+        self._clock = clock or WallClock()
 
     async def __call__(self, context: IntakeContext, plan: Plan) -> Plan:
         if not self._caps or context.incident.status == "resolved":
             return plan
+        now = self._clock.now()
         out = []
-        counted: dict[str, int] = {}
+        # What this plan already put in each window (not in the log yet).
+        planned_here: dict[tuple[str, datetime], int] = {}
         for planned in plan:
             cap = self._caps.get(planned.receiver)
             if cap is None or not planned.active or planned.step:
                 out.append(planned)
                 continue
-            if planned.receiver not in counted:
-                counted[planned.receiver] = await context.facts.sent_since(planned.receiver, 3600.0)
-            if counted[planned.receiver] >= cap:
+            due = now + timedelta(seconds=planned.delay_seconds)
+            for _ in range(MAX_DEFER_WINDOWS):
+                start = _window_start(due)
+                end = start + timedelta(seconds=RATE_WINDOW_SECONDS)
+                taken = await context.facts.count_due_between(planned.receiver, start, end)
+                taken += planned_here.get((planned.receiver, start), 0)
+                if taken < cap:
+                    break
+                due = end
+            start = _window_start(due)
+            planned_here[(planned.receiver, start)] = planned_here.get((planned.receiver, start), 0) + 1
+            delay = (due - now).total_seconds()
+            if delay > planned.delay_seconds:
                 why = (
-                    f"rate_cap: {planned.receiver} already has {counted[planned.receiver]} in the last hour (cap {cap})"
+                    f"rate_cap: {planned.receiver} is at its cap of {cap} per hour; deferred to "
+                    f"{format_rfc3339(due)} (+{delay:g}s)"
                 )
-                out.append(_note(planned, why, suppressed="rate_capped"))
+                out.append(_note(planned, why, delay_seconds=delay, deferred="rate_capped", not_before=due))
             else:
-                counted[planned.receiver] += 1
                 out.append(planned)
         return tuple(out)
+
+
+def _window_start(moment: datetime) -> datetime:
+    seconds = moment.timestamp()
+    return datetime.fromtimestamp(seconds - seconds % RATE_WINDOW_SECONDS, tz=moment.tzinfo)
 
 
 def rate_caps(config: Config) -> dict[str, int]:
@@ -271,26 +324,28 @@ def rate_caps(config: Config) -> dict[str, int]:
     return caps
 
 
-def full_pipeline(config: Config) -> Pipeline:
-    """The alerter's pipeline, in Alertmanager's stage order."""
+def full_pipeline(config: Config, clock: Clock | None = None) -> Pipeline:
+    """The alerter's pipeline, in Alertmanager's stage order; `clock` places schedules and rate windows."""
     return Pipeline(
         [
             RouteStage(config.route),
             # Escalation steps are planned before the filters, so silences and inhibitions mute them too.
-            EscalationStage(config.route, config.escalation_policies),
+            EscalationStage(config.route, config.escalation_policies, config.people, config.schedules, clock),
             InhibitStage(config.inhibit_rules),
             SilenceStage(),
             GroupStage(),
             PendingStage(),
             RepeatStage(),
-            RateCapStage(rate_caps(config)),
+            RateCapStage(rate_caps(config), clock),
         ]
     )
 
 
-def ack_timeouts(config: Config) -> Callable[[IncidentEvent], list[tuple[str, float]]]:
-    """For an acknowledged incident: the first-level receivers of its escalation policies, to re-notify after the
-    policy's ack_timeout unless it is resolved by then (the acknowledgement-expiry Alertmanager lacks)."""
+def ack_timeouts(config: Config, clock: Clock | None = None) -> Callable[[IncidentEvent], list[tuple[str, float]]]:
+    """For an acknowledged incident: the first-level targets of its escalation policies (schedules resolved for
+    when it fires), to re-notify after the policy's ack_timeout unless it is resolved by then (the
+    acknowledgement-expiry Alertmanager lacks)."""
+    wall = clock or WallClock()
 
     def plan(incident: IncidentEvent) -> list[tuple[str, float]]:
         out: list[tuple[str, float]] = []
@@ -298,7 +353,12 @@ def ack_timeouts(config: Config) -> Callable[[IncidentEvent], list[tuple[str, fl
             policy = config.escalation_policies.get(match.config.escalation or "")
             if policy is None or policy.ack_timeout_seconds <= 0:
                 continue
-            out.extend((receiver, policy.ack_timeout_seconds) for receiver in policy.levels[0].receivers)
+            fires = wall.now() + timedelta(seconds=policy.ack_timeout_seconds)
+            for target in policy.levels[0].targets:
+                out.extend(
+                    (resolved.receiver, policy.ack_timeout_seconds)
+                    for resolved in resolve_target(target, fires, config.people, config.schedules)
+                )
         return list(dict.fromkeys(out))
 
     return plan

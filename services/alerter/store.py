@@ -59,6 +59,8 @@ class RecordedState:
     planned: Plan = ()
     # Reasons of the planned notifications the pipeline suppressed (for the suppressed metric).
     suppressed: tuple[str, ...] = ()
+    # Reasons of the planned notifications moved later but still sent (rate caps: the deferred metric).
+    deferred: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +126,10 @@ class NotificationStore:
         if plan:
             await connection.executemany(
                 """INSERT INTO notifications (notification_id, incident_id, version, receiver, route, next_attempt_at,
-                       step, requires, group_key, explanation, status, last_reason)
-                   VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 second', $7, $8, $9, $10,
-                           CASE WHEN $11::text IS NULL THEN 'pending' ELSE 'suppressed' END, $11::text)
+                       step, requires, group_key, explanation, status, last_reason, due_at, target, deferred)
+                   VALUES ($1, $2, $3, $4, $5, COALESCE($14, now() + $6 * interval '1 second'), $7, $8, $9, $10,
+                           CASE WHEN $11::text IS NULL THEN 'pending' ELSE 'suppressed' END, $11::text,
+                           COALESCE($14, now() + $6 * interval '1 second'), $12, $13)
                    ON CONFLICT DO NOTHING""",
                 [
                     (
@@ -141,6 +144,9 @@ class NotificationStore:
                         p.group_key,
                         "\n".join(p.why),
                         p.suppressed,
+                        p.target,
+                        p.deferred,
+                        p.not_before,
                     )
                     for p in plan
                 ],
@@ -150,6 +156,7 @@ class NotificationStore:
             "new",
             tuple(p for p in plan if p.active),
             tuple(p.suppressed for p in plan if p.suppressed is not None),
+            tuple(p.deferred for p in plan if p.deferred is not None and p.active),
         )
 
     async def _upsert_incident(
@@ -370,13 +377,14 @@ class DbFacts:
             for row in rows
         ]
 
-    async def sent_since(self, receiver: str, seconds: float) -> int:
+    async def count_due_between(self, receiver: str, start: datetime, end: datetime) -> int:
         count: int = await self._connection.fetchval(
             """SELECT count(*) FROM notifications
                WHERE receiver = $1 AND step = '' AND status <> 'suppressed'
-                 AND created_at > now() - $2 * interval '1 second'""",
+                 AND COALESCE(due_at, created_at) >= $2 AND COALESCE(due_at, created_at) < $3""",
             receiver,
-            seconds,
+            start,
+            end,
         )
         return count
 

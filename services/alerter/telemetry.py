@@ -29,6 +29,8 @@ class AlerterMetrics:
     time_to_acknowledge: Histogram
     time_to_resolve: Histogram
     suppressed: Counter
+    deferred: Counter
+    time_to_first_reply: Histogram
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> AlerterMetrics:
@@ -105,7 +107,23 @@ class AlerterMetrics:
             suppressed=metrics.counter(
                 registry,
                 "stormwatch_notifications_suppressed_total",
-                "Planned notifications not sent, by reason (inhibited, silenced, rate_capped, resolved_while_pending).",
+                "Planned notifications never sent, by reason (inhibited, silenced, resolved_while_pending); "
+                "rate caps defer instead (stormwatch_notifications_deferred_total).",
                 ["reason"],
+            ),
+            deferred=metrics.counter(
+                registry,
+                "stormwatch_notifications_deferred_total",
+                "Planned notifications moved later but still sent, by reason (rate_capped: over a receiver's "
+                "max_per_hour, sent in the next hour with room).",
+                ["reason"],
+            ),
+            time_to_first_reply=metrics.histogram(
+                registry,
+                "stormwatch_time_to_first_reply_seconds",
+                "Seconds from a negative review to the merchant's first public reply, for reviews behind "
+                "sla_breach incidents (from the detector's deadline tracking), by platform.",
+                ["platform"],
+                buckets=RESPONSE_BUCKETS,
             ),
         )

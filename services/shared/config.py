@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
@@ -16,6 +17,7 @@ import yaml
 from services.shared.errors import ConfigError
 from services.shared.schemas import load_schema
 from services.shared.settings import Secret
+from services.shared.timeutil import parse_rfc3339
 
 SENSITIVITY_PRESETS = ("sensitive", "balanced", "strict")
 
@@ -111,9 +113,59 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class EscalationTarget:
+    """Whom an escalation level notifies: a receiver, a person (all their contact receivers) or a schedule (the
+    person on call when the level fires)."""
+
+    kind: Literal["receiver", "person", "schedule"]
+    name: str
+
+
+@dataclass(frozen=True)
 class EscalationLevelConfig:
     delay_seconds: float
+    # The receiver targets (the level's `receivers:` plus receivers named in `targets:`).
     receivers: tuple[str, ...]
+    # Every target in order; receivers-only levels have one receiver target per receiver.
+    targets: tuple[EscalationTarget, ...] = ()
+
+
+@dataclass(frozen=True)
+class PersonConfig:
+    """A responder and the receivers that reach them (a Slack DM webhook, an e-mail receiver, a PagerDuty key)."""
+
+    name: str
+    receivers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScheduleLayerConfig:
+    """`participants` take turns of `rotation_seconds`, handing off at `handoff` ("HH:MM", the schedule's time zone)
+    from `start` (a date): a participant's turn starts at the handoff time of the day it begins."""
+
+    participants: tuple[str, ...]
+    rotation_seconds: float
+    handoff: str = "09:00"
+    start: str = "2026-01-05"
+
+
+@dataclass(frozen=True)
+class ScheduleOverrideConfig:
+    """`person` is on call instead of the layers from `start` to `end` (RFC 3339)."""
+
+    person: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """An on-call rotation; of its layers, the last one with someone on call wins (PagerDuty's layering)."""
+
+    name: str
+    time_zone: str
+    layers: tuple[ScheduleLayerConfig, ...]
+    overrides: tuple[ScheduleOverrideConfig, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +189,8 @@ class Config:
     inhibit_rules: tuple[InhibitRuleConfig, ...] = ()
     escalation_policies: Mapping[str, EscalationPolicyConfig] = field(default_factory=dict)
     digest: DigestConfig | None = None
+    people: Mapping[str, PersonConfig] = field(default_factory=dict)
+    schedules: Mapping[str, ScheduleConfig] = field(default_factory=dict)
 
     def merchant(self, merchant_id: str) -> Merchant:
         for merchant in self.merchants:
@@ -218,7 +272,20 @@ def parse_config(document: Any, env: Mapping[str, str] | None = None) -> Config:
     _unique([r.name for r in receivers], "receivers", "name")
     receiver_names = {r.name for r in receivers}
 
-    policies = _escalation_policies(document.get("escalation_policies", []), receiver_names)
+    people = _people(document.get("people", []), receiver_names)
+    schedules = _schedules(document.get("schedules", []), people)
+    for i, person in enumerate(document.get("people", [])):
+        if person["name"] in receiver_names:
+            raise ConfigError(f"people[{i}].name: {person['name']!r} is also a receiver (escalation targets are names)")
+    for i, schedule in enumerate(document.get("schedules", [])):
+        if schedule["name"] in receiver_names or schedule["name"] in people:
+            raise ConfigError(f"schedules[{i}].name: {schedule['name']!r} is also a receiver or a person")
+    targets = {
+        **dict.fromkeys(receiver_names, "receiver"),
+        **dict.fromkeys(people, "person"),
+        **dict.fromkeys(schedules, "schedule"),
+    }
+    policies = _escalation_policies(document.get("escalation_policies", []), receiver_names, targets)
     route = _route(document.get("route", {"receivers": sorted(receiver_names)}), "route", receiver_names)
     _check_escalations(route, "route", policies)
     return Config(
@@ -237,6 +304,8 @@ def parse_config(document: Any, env: Mapping[str, str] | None = None) -> Config:
         ),
         escalation_policies=policies,
         digest=_digest(document.get("digest"), receiver_names),
+        people=people,
+        schedules=schedules,
     )
 
 
@@ -286,19 +355,30 @@ def _duration(value: Any, where: str) -> float:
     raise ConfigError(f"{where}: expected a duration such as 30s, 15m or 1h")
 
 
-def _escalation_policies(raw: list[Any], receiver_names: set[str]) -> dict[str, EscalationPolicyConfig]:
+def _escalation_policies(
+    raw: list[Any], receiver_names: set[str], target_kinds: Mapping[str, str]
+) -> dict[str, EscalationPolicyConfig]:
     policies: dict[str, EscalationPolicyConfig] = {}
     for i, policy in enumerate(raw):
         where = f"escalation_policies[{i}]"
         levels = []
         for j, level in enumerate(policy["levels"]):
-            for k, name in enumerate(level["receivers"]):
+            targets: list[EscalationTarget] = []
+            for k, name in enumerate(level.get("receivers", [])):
                 if name not in receiver_names:
                     raise ConfigError(f"{where}.levels[{j}].receivers[{k}]: unknown receiver {name!r}")
+                targets.append(EscalationTarget("receiver", name))
+            for k, name in enumerate(level.get("targets", [])):
+                kind = target_kinds.get(name)
+                if kind is None:
+                    raise ConfigError(f"{where}.levels[{j}].targets[{k}]: no receiver, person or schedule {name!r}")
+                targets.append(EscalationTarget(kind, name))  # type: ignore[arg-type]
+            targets = list(dict.fromkeys(targets))
             levels.append(
                 EscalationLevelConfig(
                     delay_seconds=_duration(level.get("delay", 0), f"{where}.levels[{j}].delay"),
-                    receivers=tuple(level["receivers"]),
+                    receivers=tuple(t.name for t in targets if t.kind == "receiver"),
+                    targets=tuple(targets),
                 )
             )
         policies[policy["name"]] = EscalationPolicyConfig(
@@ -309,6 +389,63 @@ def _escalation_policies(raw: list[Any], receiver_names: set[str]) -> dict[str, 
         )
     _unique([p["name"] for p in raw], "escalation_policies", "name")
     return policies
+
+
+def _people(raw: list[Any], receiver_names: set[str]) -> dict[str, PersonConfig]:
+    people: dict[str, PersonConfig] = {}
+    for i, person in enumerate(raw):
+        for k, name in enumerate(person["receivers"]):
+            if name not in receiver_names:
+                raise ConfigError(f"people[{i}].receivers[{k}]: unknown receiver {name!r}")
+        people[person["name"]] = PersonConfig(name=person["name"], receivers=tuple(person["receivers"]))
+    _unique([p["name"] for p in raw], "people", "name")
+    return people
+
+
+def _schedules(raw: list[Any], people: Mapping[str, PersonConfig]) -> dict[str, ScheduleConfig]:
+    schedules: dict[str, ScheduleConfig] = {}
+    for i, schedule in enumerate(raw):
+        where = f"schedules[{i}]"
+        layers = []
+        for j, layer in enumerate(schedule["layers"]):
+            for k, name in enumerate(layer["participants"]):
+                if name not in people:
+                    raise ConfigError(f"{where}.layers[{j}].participants[{k}]: unknown person {name!r}")
+            try:
+                datetime.date.fromisoformat(layer.get("start", "2026-01-05"))
+                datetime.time.fromisoformat(layer.get("handoff", "09:00"))
+            except ValueError:
+                raise ConfigError(f"{where}.layers[{j}]: start must be a date (YYYY-MM-DD), handoff HH:MM") from None
+            rotation = _duration(layer["rotation"], f"{where}.layers[{j}].rotation")
+            if rotation <= 0:
+                raise ConfigError(f"{where}.layers[{j}].rotation: must be longer than 0s")
+            layers.append(
+                ScheduleLayerConfig(
+                    participants=tuple(layer["participants"]),
+                    rotation_seconds=rotation,
+                    handoff=layer.get("handoff", "09:00"),
+                    start=layer.get("start", "2026-01-05"),
+                )
+            )
+        overrides = []
+        for j, override in enumerate(schedule.get("overrides", [])):
+            if override["person"] not in people:
+                raise ConfigError(f"{where}.overrides[{j}].person: unknown person {override['person']!r}")
+            try:
+                start, end = parse_rfc3339(override["start"]), parse_rfc3339(override["end"])
+            except ValueError:
+                raise ConfigError(f"{where}.overrides[{j}]: start and end must be RFC 3339 timestamps") from None
+            if end <= start:
+                raise ConfigError(f"{where}.overrides[{j}].end: must be after start")
+            overrides.append(ScheduleOverrideConfig(override["person"], override["start"], override["end"]))
+        schedules[schedule["name"]] = ScheduleConfig(
+            name=schedule["name"],
+            time_zone=_timezone(schedule.get("time_zone", "UTC"), f"{where}.time_zone"),
+            layers=tuple(layers),
+            overrides=tuple(overrides),
+        )
+    _unique([s["name"] for s in raw], "schedules", "name")
+    return schedules
 
 
 def _digest(raw: Mapping[str, Any] | None, receiver_names: set[str]) -> DigestConfig | None:

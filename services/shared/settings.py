@@ -52,6 +52,8 @@ class Settings:
     database_schema: str = "stormwatch"
     api_token: Secret | None = None
     link_secret: Secret | None = None
+    # Base URL of notification links (ack/resolve, console); None: the alerter's own HTTP URL.
+    public_url: str | None = None
     config_path: Path | None = None
     topics: Topics = field(default_factory=Topics)
     topic_partitions: int = 4
@@ -99,6 +101,7 @@ class Settings:
             database_schema=text("STORMWATCH_DB_SCHEMA") or "stormwatch",
             api_token=secret("STORMWATCH_API_TOKEN"),
             link_secret=secret("STORMWATCH_LINK_SECRET"),
+            public_url=_public_url(text("STORMWATCH_PUBLIC_URL")),
             config_path=None if config is None else Path(config),
             topics=Topics(
                 reviews=text("STORMWATCH_TOPIC_REVIEWS") or Topics.reviews,
@@ -125,3 +128,12 @@ class Settings:
         if self.database_url is None:
             raise ConfigError("DATABASE_URL is not set (only `stormwatch run` starts a database of its own)")
         return self.database_url
+
+
+def _public_url(value: str | None) -> str | None:
+    """STORMWATCH_PUBLIC_URL must be an absolute http(s) URL: a typo would put broken links in every page."""
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+        raise ConfigError(f"STORMWATCH_PUBLIC_URL={value!r}: expected an http:// or https:// URL")
+    return value.rstrip("/")

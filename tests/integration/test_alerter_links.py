@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import aiohttp
@@ -31,7 +32,8 @@ async def test_notification_links_confirm_then_acknowledge_and_refuse_forgeries(
             await produce_incidents(test_settings.require_kafka(), test_settings.topics.incidents, [incident])
             await wait_until(lambda: len(hook.received) >= 1, "the notification arrives")
             links = hook.received[0].body["links"]
-            assert set(links) == {"acknowledge", "resolve"}
+            assert set(links) == {"acknowledge", "resolve", "console"}
+            assert links["console"] == f"{running.http.url}/console#/incidents/{incident.incident_id}"
             ack = links["acknowledge"]
             assert ack.startswith(f"{running.http.url}/api/v1/links/{incident.incident_id}/acknowledge?")
             assert ack in hook.received[0].body["text"]
@@ -59,3 +61,21 @@ async def test_notification_links_confirm_then_acknowledge_and_refuse_forgeries(
                 async with client.get(expired) as old:
                     assert old.status == 403
                     assert "expired" in await old.text()
+
+
+async def test_public_url_is_the_base_of_every_notification_link(
+    test_settings: Settings, registry: CollectorRegistry
+) -> None:
+    """With STORMWATCH_PUBLIC_URL set (how responders reach the alerter behind a proxy), the ack / resolve links
+    and the console link point there instead of at the server's own address."""
+    settings = dataclasses.replace(test_settings, public_url="https://alerts.example.com")
+    async with FakeReceiver() as hook:
+        config = alerter_config([{"name": "team", "type": "webhook", "url": hook.url}])
+        async with running_alerter(settings, config, registry):
+            incident = make_incident("public-url", 1, "open")
+            await produce_incidents(settings.require_kafka(), settings.topics.incidents, [incident])
+            await wait_until(lambda: len(hook.received) >= 1, "the notification arrives")
+            links = hook.received[0].body["links"]
+    assert links["console"] == f"https://alerts.example.com/console#/incidents/{incident.incident_id}"
+    for action in ("acknowledge", "resolve"):
+        assert links[action].startswith(f"https://alerts.example.com/api/v1/links/{incident.incident_id}/{action}?")

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from services.alerter.links import LinkSigner
-from services.shared.settings import Secret
+import pytest
+
+from services.alerter.links import LinkSigner, console_link
+from services.shared.errors import ConfigError
+from services.shared.settings import Secret, Settings
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 INCIDENT = "c" * 32
@@ -39,3 +42,20 @@ def test_tampering_is_detected() -> None:
     assert LinkSigner(Secret("other"), "x").verify(incident_id, "acknowledge", expires, sig, NOW) == "forged"
     assert signer.verify(incident_id, "delete", expires, sig, NOW) == "malformed"
     assert signer.verify(incident_id, "acknowledge", "soon", sig, NOW) == "malformed"
+
+
+def test_public_url_setting_is_read_checked_and_trimmed() -> None:
+    """STORMWATCH_PUBLIC_URL is optional (None: the alerter's own URL); a trailing slash is dropped; anything
+    but an absolute http(s) URL is a ConfigError naming the variable."""
+    assert Settings.from_env({}).public_url is None
+    assert Settings.from_env({"STORMWATCH_PUBLIC_URL": "https://alerts.example.com/"}).public_url == (
+        "https://alerts.example.com"
+    )
+    for bad in ("alerts.example.com", "ftp://x", "https://"):
+        with pytest.raises(ConfigError, match="STORMWATCH_PUBLIC_URL"):
+            Settings.from_env({"STORMWATCH_PUBLIC_URL": bad})
+
+
+def test_console_link_points_at_the_incident_page() -> None:
+    """The console link is the console's hash route for the incident under the given base URL."""
+    assert console_link("https://a.example/", INCIDENT) == f"https://a.example/console#/incidents/{INCIDENT}"

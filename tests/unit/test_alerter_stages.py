@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,9 @@ from services.alerter.stages import full_pipeline
 from services.shared.config import Config, parse_config
 from services.shared.errors import ConfigError
 from services.shared.events import Evidence, IncidentEvent
+from services.shared.timeutil import ManualClock
+
+NOW = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
 
 SPIKE = IncidentEvent(
     incident_id="e" * 32,
@@ -38,13 +42,13 @@ class FakeFacts:
         *,
         silences: Sequence[Silence] = (),
         open_incidents: Sequence[OpenIncident] = (),
-        sent: Mapping[str, int] | None = None,
+        due: Mapping[str, Sequence[datetime]] | None = None,
         ages: Mapping[tuple[str, str], float] | None = None,
         paged: bool = True,
     ) -> None:
         self.silences = tuple(silences)
         self.open = tuple(open_incidents)
-        self.sent = dict(sent or {})
+        self.due = dict(due or {})
         self.ages = dict(ages or {})
         self.paged = paged
 
@@ -54,8 +58,8 @@ class FakeFacts:
     async def open_incidents(self, merchant_id: str, exclude: str) -> Sequence[OpenIncident]:
         return [o for o in self.open if o.labels.get("merchant") == merchant_id and o.incident_id != exclude]
 
-    async def sent_since(self, receiver: str, seconds: float) -> int:
-        return self.sent.get(receiver, 0)
+    async def count_due_between(self, receiver: str, start: datetime, end: datetime) -> int:
+        return sum(1 for moment in self.due.get(receiver, ()) if start <= moment < end)
 
     async def group_age(self, group_key: str, receiver: str) -> float | None:
         return self.ages.get((group_key, receiver))
@@ -77,7 +81,8 @@ async def _plan(config: Config, incident: IncidentEvent = SPIKE, **context: Any)
     facts = context.pop("facts", FakeFacts())
     state = context.pop("state", "triggered")
     previous = context.pop("previous", None)
-    return await full_pipeline(config).plan(IntakeContext(incident, state, previous, facts))
+    clock = context.pop("clock", ManualClock(NOW))
+    return await full_pipeline(config, clock).plan(IntakeContext(incident, state, previous, facts))
 
 
 def _active(plan: Plan) -> list[tuple[str, float, str]]:
@@ -142,10 +147,37 @@ async def test_pending_for_delays_and_requires_still_unacknowledged() -> None:
     assert [p.suppressed for p in quiet] == ["resolved_while_pending"]
 
 
-async def test_rate_cap_suppresses_beyond_the_receivers_hourly_budget() -> None:
-    """chat allows 2 per hour: with 2 sent in the last hour the next page is suppressed as rate_capped."""
-    plan = await _plan(_config({"receivers": ["chat", "pager"]}), facts=FakeFacts(sent={"chat": 2}))
-    assert [(p.receiver, p.suppressed) for p in plan] == [("chat", "rate_capped"), ("pager", None)]
+async def test_rate_cap_defers_beyond_the_receivers_hourly_budget_instead_of_dropping() -> None:
+    """chat allows 2 per clock hour: with 2 already due this hour (10:00-11:00) the next page is not suppressed
+    but deferred to 11:00 (the next window) and says so; pager, uncapped, goes at once."""
+    facts = FakeFacts(due={"chat": [NOW - timedelta(minutes=10), NOW]})
+    plan = await _plan(_config({"receivers": ["chat", "pager"]}), facts=facts)
+    assert [(p.receiver, p.suppressed, p.deferred) for p in plan] == [
+        ("chat", None, "rate_capped"),
+        ("pager", None, None),
+    ]
+    assert plan[0].delay_seconds == 30 * 60  # NOW is 10:30
+    assert "deferred to 2026-03-01T11:00:00Z" in plan[0].why[-1]
+
+
+async def test_rate_cap_skips_full_windows_until_one_has_room() -> None:
+    """With this hour and the next both at the cap, the page goes at the start of the hour after (12:00)."""
+    full = [NOW, NOW, NOW + timedelta(hours=1), NOW + timedelta(hours=1)]
+    plan = await _plan(_config({"receivers": ["chat"]}), facts=FakeFacts(due={"chat": full}))
+    assert (plan[0].deferred, plan[0].delay_seconds) == ("rate_capped", 90 * 60.0)
+
+
+async def test_rate_cap_timeline_a_storm_of_five_pages_is_spread_over_hours_none_lost() -> None:
+    """Timeline: five incidents at 10:30 to a receiver capped at 2/h: two go at 10:30, two at 11:00, one at
+    12:00 (every page is sent, later); the facts are what the log holds after each intake."""
+    config = _config({"receivers": ["chat"]})
+    due: list[datetime] = []
+    for n in range(5):
+        incident = dataclasses.replace(SPIKE, incident_id=f"{n:032x}")
+        plan = await _plan(config, incident, facts=FakeFacts(due={"chat": due}))
+        assert plan[0].active
+        due.append(NOW + timedelta(seconds=plan[0].delay_seconds))
+    assert [moment.strftime("%H:%M") for moment in due] == ["10:30", "10:30", "11:00", "11:00", "12:00"]
 
 
 POLICY = {
