@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -41,8 +42,33 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
-async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections all use `schema` first on their search path (created when missing)."""
+# A service may start while PostgreSQL restarts or is briefly away (a deploy, a failover; the chaos suite does it):
+# it waits this long for the database, backing off, instead of exiting with a traceback at its first connect.
+CONNECT_WAIT_SECONDS = 60.0
+_CONNECT_ERRORS = (OSError, TimeoutError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError)
+
+
+async def create_pool(
+    dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10, wait_seconds: float = CONNECT_WAIT_SECONDS
+) -> asyncpg.Pool:
+    """A pool whose connections all use `schema` first on their search path (created when missing).
+
+    While the database cannot be reached it retries for up to `wait_seconds`, then raises a TransientError."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    delay = 0.2
+    while True:
+        try:
+            return await _create_pool(dsn, schema, min_size=min_size, max_size=max_size)
+        except _CONNECT_ERRORS as exc:
+            if loop.time() + delay > deadline:
+                raise translate(exc) from exc
+            log.warning("database not reachable yet", error=type(exc).__name__, retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _create_pool(dsn: str, schema: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
     check_schema_name(schema)
     connection = await asyncpg.connect(dsn)
     try:
