@@ -24,6 +24,13 @@ import orjson
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from services.pollers.adapters.facebook_webhooks import (
+    SIGNATURE_HEADER,
+    HubVerifier,
+    challenge_answer,
+    feed_items,
+    hub_credentials,
+)
 from services.pollers.adapters.generic_items import normalise_item
 from services.pollers.importer import DeadLetters, Producer
 from services.shared import codec, metrics
@@ -62,7 +69,14 @@ class WebhookReceiver:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._sources: dict[str, tuple[SourceConfig, str]] = {}
+        # Facebook signs with the app secret (X-Hub-Signature-256) and subscribes with a verify token.
+        self._hub_tokens: dict[str, str] = {}
+        self._hub = HubVerifier()
         for source in sources:
+            if source.platform == "facebook":
+                secret_text, self._hub_tokens[source.id] = hub_credentials(source)
+                self._sources[source.id] = (source, secret_text)
+                continue
             secret = source.credentials.get("signing_secret")
             if secret is None:
                 raise ConfigError(f"{source.key_path}.credentials.signing_secret: required for a webhook source")
@@ -93,7 +107,20 @@ class WebhookReceiver:
         self._producer = self._deadletters = None
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post(PATH, self.receive)] if self._sources else []
+        hub = [web.get(PATH, self.subscribe)] if self._hub_tokens else []
+        return [web.post(PATH, self.receive), *hub] if self._sources else []
+
+    async def subscribe(self, request: web.Request) -> web.Response:
+        """Meta's subscription handshake: echo hub.challenge when hub.verify_token is the source's."""
+        source_id = request.match_info["source_id"]
+        token = self._hub_tokens.get(source_id)
+        if token is None:
+            return self._refuse("unknown", "unknown_source", 404)
+        answer = challenge_answer(request.query, token)
+        if answer is None:
+            return self._refuse("facebook", "bad_verify_token", 403)
+        self._requests.labels(platform="facebook", outcome="subscribed").inc()
+        return web.Response(text=answer)
 
     def _refuse(self, platform: str, outcome: str, status: int = 401) -> web.Response:
         self._requests.labels(platform=platform, outcome=outcome).inc()
@@ -149,6 +176,8 @@ class WebhookReceiver:
         except StormwatchError:
             return self._refuse(platform, "unavailable", 503)
         self._published.labels(platform=platform).inc(len(events))
+        if platform == "facebook":  # only now: Meta re-sends a failed delivery with the same signature
+            self._hub.accepted(request.headers.get(SIGNATURE_HEADER, ""), self._clock())
         self._requests.labels(platform=platform, outcome="accepted").inc()
         return web.json_response({"published": len(events), "dead_lettered": dead}, status=202)
 
@@ -161,7 +190,11 @@ class WebhookReceiver:
         body = await request.content.read(MAX_BODY + 1)
         if len(body) > MAX_BODY:
             return self._refuse(source.platform, "too_large", 413)
-        refused = self._verify(secret, request, body)
+        if source.platform == "facebook":
+            header = request.headers.get(SIGNATURE_HEADER, "")
+            refused = self._hub.refusal(secret, header, body, self._clock())
+        else:
+            refused = self._verify(secret, request, body)
         if refused is not None:
             log.warning("webhook refused", source=source.id, platform=source.platform, reason=refused)
             return self._refuse(source.platform, refused)
@@ -200,6 +233,8 @@ class WebhookReceiver:
 
 def _items(payload: Any, platform: str) -> list[Any]:
     """The items of a delivery: Trustpilot's event envelope, `{"items": [...]}`, or a single item."""
+    if isinstance(payload, Mapping) and platform == "facebook" and payload.get("object") == "page":
+        return feed_items(payload)
     if isinstance(payload, Mapping) and isinstance(payload.get("events"), list) and platform == "trustpilot":
         return [_trustpilot_item(event) for event in payload["events"]]
     if isinstance(payload, Mapping) and "items" in payload:
