@@ -45,8 +45,12 @@ CATALOGUE: tuple[PlatformInfo, ...] = (
     ),
     PlatformInfo(
         "facebook", "Facebook Pages", "GET /{page-id}/feed, /{post-id}/comments; feed webhooks",
-        "Page access token", "paging.cursors.after", "posts with shares / comment counts, comments with parents",
-        "recommendations on Graph >= v22 (error 12); private messages",
+        "Page access token (polling); app secret + verify token (X-Hub-Signature-256 webhooks)",
+        "per-post paging.cursors.after (comments, chronological); feed since the newest activity - watch_hours",
+        "posts as thread snapshots (shares, comments, reactions), comments with parents; edits and removals "
+        "through the feed webhook",
+        "recommendations on Graph >= v22 (error 12); private messages; post views (insights); comment edits when "
+        "only polled",
     ),
     PlatformInfo(
         "yelp", "Yelp Fusion", "GET /v3/businesses/{id}/reviews", "Bearer API key",
@@ -68,7 +72,8 @@ CATALOGUE: tuple[PlatformInfo, ...] = (
     ),
     PlatformInfo(
         "x", "X (Twitter)", "GET /2/tweets/search/recent", "OAuth2 app-only bearer", "since_id + next_token",
-        "mentions matching a query, conversation ids, public_metrics (thread snapshots)",
+        "mentions matching a query (edits as review.updated), conversations, public_metrics (thread snapshots "
+        "by tweet lookup)",
         "posts older than 7 days, protected accounts, more than the tier's monthly post cap",
     ),
     PlatformInfo(
