@@ -17,6 +17,7 @@ from services.simulator import (
     ecwid,
     etsy,
     facebook,
+    feeds,
     google_business,
     google_play,
     taobao,
@@ -80,6 +81,7 @@ class SimulatorApp(Lifecycle):
         )
         self.app_store = app_store.AppStoreApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
         self.ecwid = ecwid.EcwidApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
+        self.feeds = feeds.FeedsApi(scenario, self._clock, requests, on_reviews_request=self._first_call)
 
     @property
     def clock(self) -> SimClock:
@@ -158,6 +160,7 @@ class SimulatorApp(Lifecycle):
             "google_play": self.google_play.timeline,
             "app_store": self.app_store.timeline,
             "ecwid": self.ecwid.timeline,
+            "rss": self.feeds.timeline,
         }
         found = [
             review
@@ -191,6 +194,7 @@ class SimulatorApp(Lifecycle):
         app.router.add_routes(self.google_play.routes())
         app.router.add_routes(self.app_store.routes())
         app.router.add_routes(self.ecwid.routes())
+        app.router.add_routes(self.feeds.routes())
         app.router.add_routes(self._extra_routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()

@@ -177,7 +177,7 @@ def check_status(response: HttpResponse, what: str, hint: float | None = None) -
     """Raise the matching Stormwatch error for any non-2xx status (429 and 5xx carry the server's Retry-After,
     or, without one, what the platform's quota headers say)."""
     status = response.status
-    if 200 <= status < 300:
+    if 200 <= status < 300 or status == 304:  # 304: the answer to a conditional GET (feeds), not a failure
         return
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if retry_after is None:

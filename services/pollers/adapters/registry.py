@@ -10,6 +10,7 @@ from services.pollers.adapters.ebay import EbayAdapter
 from services.pollers.adapters.ecwid import EcwidAdapter
 from services.pollers.adapters.etsy import EtsyAdapter
 from services.pollers.adapters.facebook import FacebookAdapter
+from services.pollers.adapters.feeds import FeedAdapter
 from services.pollers.adapters.google_business import GoogleBusinessAdapter
 from services.pollers.adapters.google_play import GooglePlayAdapter
 from services.pollers.adapters.taobao import TaobaoAdapter
@@ -31,6 +32,7 @@ ADAPTERS: Mapping[str, AdapterFactory] = {
     "google_play": GooglePlayAdapter.from_source,
     "app_store": AppStoreAdapter.from_source,
     "ecwid": EcwidAdapter.from_source,
+    "rss": FeedAdapter.from_source,
     "facebook": FacebookAdapter.from_source,
     "x": XSearchAdapter.from_source,
 }
