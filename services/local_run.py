@@ -226,6 +226,26 @@ def _demo_platform_sources(simulator: Any) -> list[dict[str, Any]]:
                 **common,
             }
         )
+    if profile.facebook is not None:
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/facebook",
+                "platform": "facebook",
+                "credentials": {"page_access_token": simulator.facebook_token_for(DEMO_MERCHANT)},
+                "options": {"page_id": profile.facebook.page_id},
+                **common,
+            }
+        )
+    if profile.x is not None:
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/x",
+                "platform": "x",
+                "credentials": {"bearer_token": simulator.x_bearer_for(DEMO_MERCHANT)},
+                "options": {"query": f"@{profile.x.handle} -is:retweet"},
+                **common,
+            }
+        )
     return sources
 
 
