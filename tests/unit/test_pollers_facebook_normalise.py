@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.pollers.adapters.facebook import platform_time
 from services.pollers.adapters.facebook_items import normalise_comment, normalise_post
 from services.shared import codec
 from services.shared.errors import BadInput, Reason
@@ -130,3 +131,12 @@ def test_any_item_yields_a_valid_event_or_bad_input(item: Any) -> None:
             assert exc.reason is Reason.NORMALISATION_FAILED
             continue
         codec.encode_review(event)
+
+
+def test_a_snapshot_is_never_observed_before_the_newest_activity_the_platform_showed() -> None:
+    """A poller clock behind the platform's (skew, a sped-up simulator) does not date snapshots before the
+    platform's own newest activity; with a clock ahead of it, our clock is used."""
+    later = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    assert platform_time({"platform_now": later.timestamp()}, NOW) == later
+    assert platform_time({"platform_now": (NOW - timedelta(hours=1)).timestamp()}, NOW) == NOW
+    assert platform_time({"platform_now": None}, NOW) == NOW

@@ -8,7 +8,7 @@ estimate, 12 (deprecated, e.g. recommendations on >= v22) -> a clear non-retriab
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -81,7 +81,9 @@ class FacebookAdapter:
                 data["comment"], post_id=data["post_id"], merchant_id=merchant, source_id=source_id,
                 observed_at=observed_at,
             )  # fmt: skip
-        return normalise_post(data["post"], merchant_id=merchant, source_id=source_id, observed_at=observed_at)
+        return normalise_post(
+            data["post"], merchant_id=merchant, source_id=source_id, observed_at=platform_time(data, observed_at)
+        )
 
     async def fetch_page(self, client: Requester, request: PageRequest) -> Page:
         cursor: Cursor = copy.deepcopy(request.cursor) if request.cursor else {"posts": {}, "newest": None}
@@ -131,6 +133,8 @@ class FacebookAdapter:
             if total > entry["n"] and post_id not in queue:
                 queue.append(post_id)
         cursor["newest"] = newest
+        # Snapshots are read at no earlier than the newest activity the page showed (see platform_time).
+        items = [RawItem(i.raw, {**i.data, "platform_now": newest}) for i in items]
         after = _next_after(payload)
         if after is not None:
             state = {"phase": "feed", "after": after, "queue": queue, "window": window, "since": since}
@@ -241,6 +245,18 @@ def regain_seconds(response: HttpResponse) -> float | None:
         isinstance(app.get(k), int | float) and app[k] >= 100 for k in ("call_count", "total_cputime", "total_time")
     )
     return 3600.0 if spent else None
+
+
+def platform_time(data: Any, observed_at: datetime) -> datetime:
+    """When a snapshot was observed: our clock, but never before the newest activity the platform showed.
+
+    With a live platform this is our own clock; with a poller clock behind the platform's (skew, or a simulator
+    running faster than real time) the snapshots keep the platform's pace, which is what velocity is measured on.
+    """
+    newest = data.get("platform_now") if isinstance(data, dict) else None
+    if isinstance(newest, int | float) and not isinstance(newest, bool):
+        return max(observed_at, datetime.fromtimestamp(newest, tz=UTC))
+    return observed_at
 
 
 def _more(items: list[RawItem], cursor: Cursor, state: dict[str, Any]) -> Page:

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from services.pollers.adapters.base import Cursor, Page, PageRequest, RateLimit, RawItem, reject_unknown_options
+from services.pollers.adapters.facebook import platform_time
 from services.pollers.adapters.http import AuthError, PlatformError, Requester
 from services.pollers.adapters.x_search_items import (
     PLATFORM,
@@ -79,8 +80,9 @@ class XSearchAdapter:
         merchant, source_id = source.merchant_id, source.id
         if "conversation" in data:
             return normalise_conversation(
-                data["conversation"], merchant_id=merchant, source_id=source_id, observed_at=observed_at
-            )
+                data["conversation"], merchant_id=merchant, source_id=source_id,
+                observed_at=platform_time(data, observed_at),
+            )  # fmt: skip
         return normalise_mention(
             data["tweet"], merchant_id=merchant, source_id=source_id, observed_at=observed_at, author=data["author"]
         )
@@ -175,7 +177,7 @@ class XSearchAdapter:
             if (engagement.shares or 0) + (engagement.replies or 0) < self._min_engagement or entry["e"] == counters:
                 continue
             entry["e"] = counters
-            items.append(RawItem(orjson.dumps(tweet), {"conversation": tweet}))
+            items.append(RawItem(orjson.dumps(tweet), {"conversation": tweet, "platform_now": newest}))
         for error in payload.get("errors", []) if isinstance(payload.get("errors"), list) else []:
             gone = error.get("value") if isinstance(error, dict) else None
             cursor["watch"].pop(gone, None)  # deleted or protected: stop looking
