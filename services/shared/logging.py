@@ -25,7 +25,9 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
     # No file is bound here: the loggers find sys.stdout when they are made, so a redirected or replaced stdout
     # (a test's capture, a daemon's reopened stream) is honoured instead of writing to a closed one.
     if use_console:
-        processors = [*shared, structlog.dev.ConsoleRenderer()]
+        # repr_native_str: otherwise a field without spaces (say a review's `\x1b]0;title\x07`) reaches the
+        # terminal raw, escape sequences and all (found by the log-injection property test).
+        processors = [*shared, structlog.dev.ConsoleRenderer(repr_native_str=True)]
         factory: Any = structlog.PrintLoggerFactory()
     else:
         processors = [*shared, structlog.processors.JSONRenderer(serializer=orjson.dumps)]

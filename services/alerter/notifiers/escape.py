@@ -9,7 +9,9 @@ import re
 # already makes them literal text; the plain-word forms (@here, @channel, @everyone) are broken with a zero-width
 # joiner so that Slack's legacy parsing (and people's eyes) do not treat them as mentions.
 _ZERO_WIDTH = "\u2060"
-_BARE_MENTION = re.compile(r"@(here|channel|everyone)\b", re.IGNORECASE)
+# No trailing \b: in "@here_" the underscore is a word character, so \b did not match and, once the mrkdwn pass
+# put a word joiner before "_", "@here" stood whole (found by the Slack injection property test).
+_BARE_MENTION = re.compile(r"@(here|channel|everyone)", re.IGNORECASE)
 # The characters Slack's mrkdwn formats with (*bold*, _italic_, ~strike~, `code`): a zero-width word joiner before
 # each removes the word boundary Slack needs, so they show literally.
 _MRKDWN = re.compile(r"([*_~`])")
