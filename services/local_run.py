@@ -246,6 +246,66 @@ def _demo_platform_sources(simulator: Any) -> list[dict[str, Any]]:
                 **common,
             }
         )
+    sources.extend(_demo_more_platform_sources(simulator, profile, common))
+    return sources
+
+
+def _demo_more_platform_sources(simulator: Any, profile: Any, common: dict[str, Any]) -> list[dict[str, Any]]:
+    """The demo merchant on Taobao, Ecwid, Google Play, the App Store and in blog feeds."""
+    sources: list[dict[str, Any]] = []
+    if profile.taobao is not None:
+        names = ("app_key", "app_secret", "session")
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/taobao",
+                "platform": "taobao",
+                "timezone": "Asia/Shanghai",  # TOP sends Beijing wall time without an offset
+                "credentials": dict(zip(names, simulator.taobao_credentials_for(DEMO_MERCHANT), strict=True)),
+                **common,
+            }
+        )
+    if profile.ecwid is not None:
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/ecwid",
+                "platform": "ecwid",
+                "credentials": {"token": simulator.ecwid_token_for(DEMO_MERCHANT)},
+                "options": {"store_id": profile.ecwid.store_id},
+                **common,
+            }
+        )
+    if profile.google_play is not None:
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/google_play",
+                "platform": "google_play",
+                "credentials": {"service_account_json": simulator.google_play_service_account_for(DEMO_MERCHANT)},
+                "options": {"package_name": profile.google_play.package_name, "rate_limit_per_second": 1.0},
+                **common,
+            }
+        )
+    if profile.app_store is not None:
+        names = ("issuer_id", "key_id", "private_key")
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/app_store",
+                "platform": "app_store",
+                "credentials": dict(zip(names, simulator.app_store_credentials_for(DEMO_MERCHANT), strict=True)),
+                "options": {"app_id": profile.app_store.app_id},
+                **common,
+            }
+        )
+    if profile.feeds is not None:
+        feed = {k: v for k, v in common.items() if k != "base_url"}
+        url = f"{simulator.url}/feeds/{profile.feeds.slug}.atom"
+        sources.append(
+            {
+                "id": f"{DEMO_MERCHANT}/rss",
+                "platform": "rss",
+                "options": {"url": url, "terms": [profile.name], "rate_limit_per_second": 1.0},
+                **feed,
+            }
+        )
     return sources
 
 
