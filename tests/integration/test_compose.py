@@ -341,3 +341,11 @@ def test_prometheus_and_the_alerter_both_deliver_to_the_compose_alertmanager(con
     assert receivers["alertmanager"]["url"] == "http://alertmanager:9093"
     assert "alertmanager" in stormwatch["route"]["receivers"]
     assert "alertmanager" in services(config)
+
+
+def test_alerter_replicas_can_share_a_host_port_range(tmp_path: Path) -> None:
+    """`STORMWATCH_ALERTER_PORT=8083-8086` publishes a host port range, which is what `--scale alerter=N` needs (one
+    fixed host port would let only one replica start); the README's scaling section relies on it."""
+    resolved = services(compose_config(tmp_path, env={"STORMWATCH_ALERTER_PORT": "8083-8086"}))
+    assert resolved["alerter"]["ports"] == ["127.0.0.1:8083-8086:8080/tcp"]
+    assert "ports" not in resolved["detector"]

@@ -316,7 +316,10 @@
   // Axis label of a version: its number and time of day; with many versions only every k-th is labelled.
   function versionLabels(series) {
     const every = Math.max(1, Math.ceil(series.length / 6));
-    return series.map((p, i) => (i % every === 0 || i === series.length - 1 ? ("v" + p.version + " " + clock(p.at)).trim() : ""));
+    const last = series.length - 1;
+    // The last version is always labelled; a thinned label too close before it is dropped so the two do not overlap.
+    const shown = (i) => i === last || (i % every === 0 && last - i >= every);
+    return series.map((p, i) => (shown(i) ? ("v" + p.version + " " + clock(p.at)).trim() : ""));
   }
 
   function xAt(i, n) {
@@ -360,7 +363,9 @@
     }
     series.forEach((p, i) => {
       root.append(svg("circle", { class: "dot observed-dot", cx: xAt(i, n), cy: yAt(p.observed, maxY), r: 4 }));
-      root.append(svg("text", { x: xAt(i, n) + 6, y: yAt(p.observed, maxY) - 6 }, String(Math.round(p.observed * 10) / 10)));
+      // The last value's label hangs left, so it is not cut at the chart's right edge.
+      const last = n > 1 && i === n - 1;
+      root.append(svg("text", { x: xAt(i, n) + (last ? -6 : 6), y: yAt(p.observed, maxY) - 6, "text-anchor": last ? "end" : "start" }, String(Math.round(p.observed * 10) / 10)));
     });
     legend(root, [["observed", "observed"], ["expected", "expected"], ["band", "expected band (\u00b12\u221a)"]]);
     return root;
