@@ -26,7 +26,7 @@ from aiokafka.errors import IllegalStateError, KafkaError
 from prometheus_client import CollectorRegistry
 
 from services.detector.engine import DetectionEngine, engine_for
-from services.detector.intake import Rejected, decodable_reviews, take_in
+from services.detector.intake import Rejected, decode, score_decoded
 from services.detector.metrics import DetectorMetrics
 from services.detector.state import StateMismatch
 from services.detector.store import (
@@ -221,6 +221,7 @@ class DetectorApp(Lifecycle):
         async with self._lock:
             if self._stopping:
                 return done
+            work: list[tuple[TopicPartition, _Partition, list[Any]]] = []
             for tp, records in batch.items():
                 partition = self._partitions.get(tp)
                 if partition is None:
@@ -229,30 +230,47 @@ class DetectorApp(Lifecycle):
                         await self._retry_load(tp)
                     continue
                 fresh = [r for r in records if r.offset >= partition.next_offset]
-                if not fresh:
-                    continue
-                try:
-                    await self._process_partition(tp, partition, fresh)
-                except _RETRIABLE as exc:
-                    await self._rewind(tp, partition, exc)
-                    continue
-                except CheckpointConflict as exc:
-                    # Someone else owns this state now: forget ours, resume from theirs if we still have it.
-                    log.warning("checkpoint moved by another consumer", partition=tp.partition, error=str(exc))
-                    del self._partitions[tp]
-                    if tp in self._consumer.assignment():
-                        await self._retry_load(tp)
-                    continue
-                self._failures = 0
-                done[tp] = partition.next_offset
+                if fresh:
+                    work.append((tp, partition, fresh))
+            # Partitions are independent (own engine, own checkpoint row, own connection), so they run side by
+            # side: while one waits for PostgreSQL or the model, another decodes and detects, and the database
+            # and this process use both cores. Every partition finishes before a bug's exception is raised.
+            outcomes = await asyncio.gather(
+                *(self._process_or_recover(tp, partition, records) for tp, partition, records in work),
+                return_exceptions=True,
+            )
+            for (tp, partition, _), outcome in zip(work, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                if outcome:
+                    done[tp] = partition.next_offset
         return done
+
+    async def _process_or_recover(self, tp: TopicPartition, partition: _Partition, records: list[Any]) -> bool:
+        """Process one partition's records; True once they are checkpointed, False after a recovery."""
+        assert self._consumer is not None
+        try:
+            await self._process_partition(tp, partition, records)
+        except _RETRIABLE as exc:
+            await self._rewind(tp, partition, exc)
+            return False
+        except CheckpointConflict as exc:
+            # Someone else owns this state now: forget ours, resume from theirs if we still have it.
+            log.warning("checkpoint moved by another consumer", partition=tp.partition, error=str(exc))
+            self._partitions.pop(tp, None)
+            if tp in self._consumer.assignment():
+                await self._retry_load(tp)
+            return False
+        self._failures = 0
+        return True
 
     async def _process_partition(self, tp: TopicPartition, partition: _Partition, records: list[Any]) -> None:
         assert self._pool is not None and self._producer is not None
         started = time.perf_counter()
         # The text model reads the batch off the event loop first; scoring then only looks its answers up.
-        await self._text.prepare(decodable_reviews(records))
-        intake = take_in(records, partition.engine.score)
+        decoded = decode(records)  # once: the model's batch and scoring share the events
+        await self._text.prepare(decoded.reviews())
+        intake = score_decoded(decoded, partition.engine.score)
         await self._dead_letter(tp, partition, intake.rejected)
         reviews = intake.reviews
         next_offset = records[-1].offset + 1

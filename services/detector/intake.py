@@ -29,35 +29,54 @@ class Intake:
     repeats: int = 0  # records whose event_id came earlier in the same batch
 
 
-def take_in(records: Sequence[Any], score: Callable[[ReviewEvent], ScoredReview]) -> Intake:
-    """Decode, validate and score records (anything with `.offset` and `.value`). Pure, never raises on input."""
-    intake = Intake()
-    seen: set[str] = set()
+@dataclass
+class Decoded:
+    """A partition's records after decoding (once): the review events with their offsets, and the rejections."""
+
+    events: list[tuple[int, bytes, ReviewEvent]] = field(default_factory=list)  # (offset, original, event)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def reviews(self) -> list[ReviewEvent]:
+        return [event for _, _, event in self.events]
+
+
+def decode(records: Sequence[Any]) -> Decoded:
+    """Decode and validate records (anything with `.offset` and `.value`). Pure, never raises on input."""
+    decoded = Decoded()
     for record in records:
         raw: bytes = record.value if record.value is not None else b""
         try:
-            event = codec.decode_review(raw)
+            decoded.events.append((record.offset, raw, codec.decode_review(raw)))
+        except BadInput as exc:
+            decoded.rejected.append(Rejected(record.offset, raw, exc.reason, str(exc)))
+    return decoded
+
+
+def score_decoded(decoded: Decoded, score: Callable[[ReviewEvent], ScoredReview]) -> Intake:
+    """Score decoded events in offset order; an unusable timestamp is rejected, a repeated event_id kept once."""
+    intake = Intake(rejected=list(decoded.rejected))
+    seen: set[str] = set()
+    late: list[Rejected] = []
+    for offset, raw, event in decoded.events:
+        try:
             review = score(event)
         except BadInput as exc:
-            intake.rejected.append(Rejected(record.offset, raw, exc.reason, str(exc)))
+            late.append(Rejected(offset, raw, exc.reason, str(exc)))
             continue
         except ValueError as exc:
-            intake.rejected.append(Rejected(record.offset, raw, Reason.SCHEMA_INVALID, f"unusable timestamp: {exc}"))
+            late.append(Rejected(offset, raw, Reason.SCHEMA_INVALID, f"unusable timestamp: {exc}"))
             continue
         if event.event_id in seen:
             intake.repeats += 1
             continue
         seen.add(event.event_id)
         intake.reviews.append(review)
+    if late:
+        # Dead letters go out in offset order, as they did when decoding and scoring were one pass.
+        intake.rejected = sorted(intake.rejected + late, key=lambda rejected: rejected.offset)
     return intake
 
 
-def decodable_reviews(records: Sequence[Any]) -> list[ReviewEvent]:
-    """The review events among `records` that decode (the rest are left for `take_in` to reject)."""
-    events = []
-    for record in records:
-        try:
-            events.append(codec.decode_review(record.value if record.value is not None else b""))
-        except BadInput:
-            continue
-    return events
+def take_in(records: Sequence[Any], score: Callable[[ReviewEvent], ScoredReview]) -> Intake:
+    """Decode, validate and score records in one call (tests, tools); the service decodes once and scores later."""
+    return score_decoded(decode(records), score)

@@ -50,7 +50,9 @@ class TextAwareClassifier:
         if not events:
             return
         results = await self._classifier.classify_many([input_from_event(event) for event in events])
-        # Only the current batch is kept: the engine consumes it right after, and memory stays bounded.
+        # Only the current batch is kept: the engine consumes it right after, and memory stays bounded. Partitions
+        # are processed side by side, but each scores its batch with no await between this line and its scoring,
+        # so another partition's prepare cannot replace the answers in between.
         self._prepared = {event.event_id: to_detector(r) for event, r in zip(events, results, strict=True)}
 
     def prepare_sync(self, events: Sequence[ReviewEvent]) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from services.detector.intake import take_in
+from services.detector.intake import decode, score_decoded, take_in
 from services.detector.negativity import RatingClassifier
 from services.detector.scoring import ScoredReview, score
 from services.detector.synthetic import review_event
@@ -55,3 +55,34 @@ def test_bad_records_are_rejected_with_reasons_and_the_rest_kept_in_order() -> N
     ]
     assert intake.rejected[1].original == invalid
     assert intake.rejected[0].detail.startswith("not JSON")
+
+
+def test_decoding_once_then_scoring_gives_what_take_in_gives() -> None:
+    """The service decodes a batch once (for the model's batch) and scores the same events later: the reviews,
+    repeats and rejections (an event the scorer rejects lands in its offset place) equal the one-pass result."""
+    first = review_event(merchant_id="m1", item_id="a", created=T0, rating=1.0)
+    second = review_event(merchant_id="m1", item_id="b", created=T0, rating=5.0)
+    timeless = review_event(merchant_id="m1", item_id="t", created=T0, rating=5.0)
+
+    def picky(event: ReviewEvent) -> ScoredReview:
+        if event.item_id == "t":
+            raise ValueError("no usable time")
+        return scorer(event)
+
+    records = [
+        Record(0, codec.encode_review(timeless)),
+        Record(1, codec.encode_review(first)),
+        Record(2, b"[]"),
+        Record(3, codec.encode_review(first)),
+        Record(4, codec.encode_review(second)),
+    ]
+    decoded = decode(records)
+    assert [offset for offset, _, _ in decoded.events] == [0, 1, 3, 4]
+    assert [event.item_id for event in decoded.reviews()] == ["t", "a", "a", "b"]
+    split = score_decoded(decoded, picky)
+    whole = take_in(records, picky)
+    assert [r.event.item_id for r in split.reviews] == [r.event.item_id for r in whole.reviews] == ["a", "b"]
+    assert split.repeats == whole.repeats == 1
+    assert [(r.offset, r.reason.value) for r in split.rejected] == [(0, "schema_invalid"), (2, "schema_invalid")]
+    assert split.rejected[0].detail == "unusable timestamp: no usable time"
+    assert split.rejected == whole.rejected

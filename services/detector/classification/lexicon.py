@@ -37,19 +37,24 @@ class LexiconSignal:
     question: bool = False  # ends with a question mark: pre-sale questions are rarely complaints
 
 
-def _term_pattern(term: str, segmented: bool) -> str:
+def _term_pattern(term: str) -> str:
     stem = term.endswith("*")
     words = term.rstrip("*").split(" ")
-    body = r"\s+".join(re.escape(word) for word in words) + (r"\w*" if stem else "")
-    # A Latin/Cyrillic term must start and end on word boundaries; "late" must not match "chocolate".
-    return rf"(?<!\w){body}(?!\w)" if segmented else body
+    return r"\s+".join(re.escape(word) for word in words) + (r"\w*" if stem else "")
 
 
 def _compile(terms: str, segmented: bool) -> re.Pattern[str] | None:
     items = sorted({term.strip().lower() for term in terms.split("|") if term.strip()}, key=len, reverse=True)
     if not items:
         return None
-    return re.compile("|".join(_term_pattern(term, segmented) for term in items))
+    alternatives = "|".join(_term_pattern(term) for term in items)
+    if not segmented:
+        return re.compile(alternatives)
+    # A Latin/Cyrillic term must start and end on word boundaries; "late" must not match "chocolate". The bounds
+    # stand outside the group: the engine still backtracks into the next (shorter) term when the end bound fails,
+    # so the matches are those of one bounded pattern per term, but a position inside a word fails at once instead
+    # of once per term (the keyword stage was ~170 us per negative review, most of it there).
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
 def _emoji(terms: str) -> re.Pattern[str]:
