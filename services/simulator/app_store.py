@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -114,6 +115,8 @@ class AppStoreApi:
         self._on_reviews_request()
         self._calls += 1
         faults = self._scenario.faults
+        if faults.slow_every and self._calls % faults.slow_every == 0:
+            await asyncio.sleep(faults.slow_seconds)  # a slow answer: the client's timeout fires first
         if faults.rate_limit_every and self._calls % faults.rate_limit_every == 0:
             return self._error(429, "RATE_LIMIT_EXCEEDED", "The request rate limit has been reached.")
         if faults.server_error_every and self._calls % faults.server_error_every == 0:

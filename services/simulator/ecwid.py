@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +97,8 @@ class EcwidApi:
         self._on_reviews_request()
         self._calls += 1
         faults = self._scenario.faults
+        if faults.slow_every and self._calls % faults.slow_every == 0:
+            await asyncio.sleep(faults.slow_seconds)  # a slow answer: the client's timeout fires first
         if faults.rate_limit_every and self._calls % faults.rate_limit_every == 0:
             headers = {"Retry-After": str(faults.retry_after_seconds)}
             return self._error(429, "Too many requests: limit of requests per minute exceeded", headers)

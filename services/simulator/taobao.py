@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import Callable
@@ -96,6 +97,8 @@ class TaobaoApi:
         """One TOP call: params in the query or the form; only taobao.traderates.get is simulated."""
         self._on_reviews_request()
         self._calls += 1
+        if self._scenario.faults.slow_every and self._calls % self._scenario.faults.slow_every == 0:
+            await asyncio.sleep(self._scenario.faults.slow_seconds)  # a slow gateway: the client times out first
         form = {**request.query, **(await request.post())}
         params: dict[str, str] = {k: v for k, v in form.items() if isinstance(v, str)}
         faults = self._scenario.faults

@@ -53,6 +53,7 @@ def rig(
     private_key: str | None = None,
     limit: int = 50,
     max_pages: int = 50,
+    timeout: float = 5.0,
 ) -> Rig:
     issuer, key_id, pem = sim.app_store_credentials_for("shop")
     config = SourceConfig(
@@ -65,7 +66,7 @@ def rig(
         credentials={"issuer_id": Secret(issuer), "key_id": Secret(key_id), "private_key": Secret(private_key or pem)},
         options={"app_id": "1234567", "limit": limit},
     )
-    return rig_for(config, http, registry, max_pages)
+    return rig_for(config, http, registry, max_pages, timeout)
 
 
 def truth(sim: SimulatorApp) -> dict[str, SimReview]:
@@ -134,4 +135,16 @@ async def test_429_and_503_are_retried_and_nothing_is_lost(
         await poll_until_caught_up(r)
         assert sorted(e.item_id for e in r.events()) == sorted(truth(sim))
         labels = {"platform": "app_store", "reason": "rate_limited"}
+        assert (registry.get_sample_value("stormwatch_poll_errors_total", labels) or 0) > 0
+
+
+async def test_slow_answers_time_out_and_are_retried(registry: CollectorRegistry, http: aiohttp.ClientSession) -> None:
+    """An answer slower than the request timeout counts as a timeout and the page is fetched again; nothing lost."""
+    async with SimulatorApp(
+        scenario(slow_every=3, slow_seconds=1), registry=registry, clock=SimClock.manual(ORIGIN)
+    ) as sim:
+        r = rig(sim, http, registry, timeout=0.3)
+        await poll_until_caught_up(r)
+        assert sorted(e.item_id for e in r.events()) == sorted(truth(sim))
+        labels = {"platform": "app_store", "reason": "timeout"}
         assert (registry.get_sample_value("stormwatch_poll_errors_total", labels) or 0) > 0

@@ -50,6 +50,7 @@ def rig(
     token: str | None = None,
     limit: int = 30,
     max_pages: int = 50,
+    timeout: float = 5.0,
 ) -> Rig:
     config = SourceConfig(
         id="shop/ecwid",
@@ -61,7 +62,7 @@ def rig(
         credentials={"token": Secret(token or sim.ecwid_token_for("shop"))},
         options={"store_id": "4242", "limit": limit},
     )
-    return rig_for(config, http, registry, max_pages)
+    return rig_for(config, http, registry, max_pages, timeout)
 
 
 def truth(sim: SimulatorApp) -> dict[str, EcwidState]:
@@ -137,4 +138,16 @@ async def test_429_with_retry_after_and_503_are_retried(
         await poll_until_caught_up(r)
         assert sorted(e.item_id for e in r.events()) == sorted(truth(sim))
         labels = {"platform": "ecwid", "reason": "rate_limited"}
+        assert (registry.get_sample_value("stormwatch_poll_errors_total", labels) or 0) > 0
+
+
+async def test_slow_answers_time_out_and_are_retried(registry: CollectorRegistry, http: aiohttp.ClientSession) -> None:
+    """An answer slower than the request timeout counts as a timeout and the page is fetched again; nothing lost."""
+    async with SimulatorApp(
+        scenario(slow_every=3, slow_seconds=1), registry=registry, clock=SimClock.manual(ORIGIN)
+    ) as sim:
+        r = rig(sim, http, registry, timeout=0.3)
+        await poll_until_caught_up(r)
+        assert sorted(e.item_id for e in r.events()) == sorted(truth(sim))
+        labels = {"platform": "ecwid", "reason": "timeout"}
         assert (registry.get_sample_value("stormwatch_poll_errors_total", labels) or 0) > 0

@@ -55,6 +55,7 @@ def rig(
     secret: str | None = None,
     sign_method: str = "md5",
     max_pages: int = 50,
+    timeout: float = 5.0,
 ) -> Rig:
     app_key, app_secret, session = sim.taobao_credentials_for("shop")
     config = SourceConfig(
@@ -72,7 +73,7 @@ def rig(
         },
         options={"page_size": 100, "sign_method": sign_method},
     )
-    return rig_for(config, http, registry, max_pages)
+    return rig_for(config, http, registry, max_pages, timeout)
 
 
 def truth(sim: SimulatorApp) -> dict[str, datetime]:
@@ -177,3 +178,15 @@ async def test_an_expired_session_is_an_auth_error_naming_the_credentials(
         sim.clock.advance(600)
         with pytest.raises(AuthError, match="credentials"):
             await r.poller.poll_once()
+
+
+async def test_slow_answers_time_out_and_are_retried(registry: CollectorRegistry, http: aiohttp.ClientSession) -> None:
+    """An answer slower than the request timeout counts as a timeout and the page is fetched again; nothing lost."""
+    async with SimulatorApp(
+        scenario(slow_every=3, slow_seconds=1), registry=registry, clock=SimClock.manual(ORIGIN)
+    ) as sim:
+        r = rig(sim, http, registry, timeout=0.3)
+        await poll_until_caught_up(r)
+        assert sorted(e.item_id for e in r.events()) == sorted(truth(sim))
+        labels = {"platform": "taobao", "reason": "timeout"}
+        assert (registry.get_sample_value("stormwatch_poll_errors_total", labels) or 0) > 0
