@@ -41,7 +41,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def rig(sim: SimulatorApp, http: aiohttp.ClientSession, registry: CollectorRegistry, *, token: str | None = None,
-        max_pages: int = 50, version: str = "v21.0") -> Rig:  # fmt: skip
+        max_pages: int = 50, version: str = "v21.0", timeout: float = 5.0) -> Rig:  # fmt: skip
     config = SourceConfig(
         id="shop/facebook",
         merchant_id="shop",
@@ -52,7 +52,7 @@ def rig(sim: SimulatorApp, http: aiohttp.ClientSession, registry: CollectorRegis
         credentials={"page_access_token": Secret(token or sim.facebook_token_for("shop"))},
         options={"page_id": PAGE, "api_version": version},
     )
-    return rig_for(config, http, registry, max_pages)
+    return rig_for(config, http, registry, max_pages, timeout)
 
 
 def comments(r: Rig) -> list[str]:
@@ -143,3 +143,14 @@ async def test_graph_errors_map_to_retries_and_a_clear_credential_error(
         async with http.get(url, params={"suppress_http_code": "1"}, headers=headers) as response:
             body = await response.json()
         assert response.status == 200 and body["error"]["code"] == 12
+
+
+async def test_a_slow_answer_times_out_and_is_retried(registry: CollectorRegistry, http: aiohttp.ClientSession) -> None:
+    """A Graph call slower than the source's timeout is abandoned and retried; nothing is lost."""
+    world = scenario(slow_every=2, slow_seconds=1)
+    async with SimulatorApp(world, registry=registry, clock=SimClock.manual(ORIGIN)) as sim:
+        r = rig(sim, http, registry, timeout=0.3)
+        await poll_until_caught_up(r)
+        assert sorted(comments(r)) == sorted(truth(sim))
+        labels = {"platform": "facebook", "reason": "timeout"}
+        assert (registry.get_sample_value("stormwatch_poll_errors_total", labels) or 0) >= 1

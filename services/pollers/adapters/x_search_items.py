@@ -39,10 +39,10 @@ def original_id(tweet: dict[str, Any]) -> str:
 
 def is_superseded(tweet: Any) -> bool:
     """True for an older version of an edited tweet (a newer id ends its edit history)."""
-    if not isinstance(tweet, dict):
-        return False
+    if not isinstance(tweet, dict) or not isinstance(tweet.get("id"), str):
+        return False  # a tweet without an id is not skipped but dead-lettered
     history = tweet.get("edit_history_tweet_ids")
-    return isinstance(history, list) and bool(history) and history[-1] != tweet.get("id")
+    return isinstance(history, list) and bool(history) and history[-1] != tweet["id"]
 
 
 def _count(metrics: dict[str, Any], key: str) -> int | None:
