@@ -378,6 +378,48 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
                         "required": ["user_id"],
                         "properties": {"user_id": {"type": "string", "minLength": 1}, "baseline_per_hour": _NUMBER},
                     },
+                    "taobao": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["seller_nick"],
+                        "properties": {"seller_nick": {"type": "string", "minLength": 1}, "baseline_per_hour": _NUMBER},
+                    },
+                    "ecwid": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["store_id"],
+                        "properties": {
+                            "store_id": {"type": "string", "pattern": "^[0-9]+$"},
+                            "baseline_per_hour": _NUMBER,
+                        },
+                    },
+                    "google_play": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["package_name"],
+                        "properties": {
+                            "package_name": {"type": "string", "minLength": 1},
+                            "baseline_per_hour": _NUMBER,
+                        },
+                    },
+                    "app_store": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["app_id"],
+                        "properties": {
+                            "app_id": {"type": "string", "pattern": "^[0-9]+$"},
+                            "baseline_per_hour": _NUMBER,
+                        },
+                    },
+                    "feeds": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["slug"],
+                        "properties": {
+                            "slug": {"type": "string", "pattern": "^[a-z0-9-]+$"},
+                            "baseline_per_hour": _NUMBER,
+                        },
+                    },
                     "facebook": {
                         "type": "object",
                         "additionalProperties": False,
@@ -505,6 +547,11 @@ def _merchant(raw: dict[str, Any], where: str) -> MerchantProfile:
         etsy=None if "etsy" not in raw else EtsyShop(**raw["etsy"]),
         yelp=None if "yelp" not in raw else YelpBusiness(**raw["yelp"]),
         ebay=None if "ebay" not in raw else EbaySeller(**raw["ebay"]),
+        taobao=None if "taobao" not in raw else TaobaoShop(**raw["taobao"]),
+        ecwid=None if "ecwid" not in raw else EcwidStore(**raw["ecwid"]),
+        google_play=None if "google_play" not in raw else PlayApp(**raw["google_play"]),
+        app_store=None if "app_store" not in raw else AppStoreApp(**raw["app_store"]),
+        feeds=None if "feeds" not in raw else NewsFeed(**raw["feeds"]),
         facebook=None if "facebook" not in raw else FacebookPage(**raw["facebook"]),
         x=None if "x" not in raw else XAccount(**raw["x"]),
         cascades=_cascades(raw, where),

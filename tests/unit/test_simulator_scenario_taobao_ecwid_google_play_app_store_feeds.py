@@ -1,0 +1,72 @@
+"""Scenario files describe merchants on Taobao, Ecwid, Google Play, the App Store and in blog feeds; sources for
+those platforms are validated with errors naming the bad key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.pollers.adapters.registry import build_adapter
+from services.shared.config import SourceConfig
+from services.shared.errors import ConfigError
+from services.shared.settings import Secret
+from services.simulator.scenario import AppStoreApp, EcwidStore, NewsFeed, PlayApp, TaobaoShop, parse_scenario
+
+
+def test_scenario_yaml_profiles_for_the_five_platforms() -> None:
+    """Each platform block becomes its profile; a bad id is a ConfigError naming the key."""
+    merchant = {
+        "id": "m",
+        "trustpilot": {"business_unit_id": "b"},
+        "taobao": {"seller_nick": "m_tmall"},
+        "ecwid": {"store_id": "4040", "baseline_per_hour": 1},
+        "google_play": {"package_name": "com.m.app"},
+        "app_store": {"app_id": "123"},
+        "feeds": {"slug": "m-blog"},
+    }
+    profile = parse_scenario({"merchants": [merchant]}).merchants[0]
+    assert profile.taobao == TaobaoShop("m_tmall") and profile.ecwid == EcwidStore("4040", 1)
+    assert profile.google_play == PlayApp("com.m.app") and profile.app_store == AppStoreApp("123")
+    assert profile.feeds == NewsFeed("m-blog")
+    with pytest.raises(ConfigError, match=r"merchants\[0\]\.app_store\.app_id"):
+        parse_scenario({"merchants": [{**merchant, "app_store": {"app_id": "abc"}}]})
+
+
+def _source(platform: str, options: dict[str, Any], credentials: dict[str, str] | None = None) -> SourceConfig:
+    return SourceConfig(
+        id=f"m/{platform}",
+        merchant_id="m",
+        platform=platform,
+        options=options,
+        credentials={k: Secret(v) for k, v in (credentials or {}).items()},
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "key"),
+    [
+        (_source("taobao", {}, {"app_key": "k", "app_secret": "s"}), "credentials.session"),
+        (_source("taobao", {"page_size": 151}, {"app_key": "k", "app_secret": "s", "session": "x"}), "page_size"),
+        (
+            _source("taobao", {"sign_method": "sha1"}, {"app_key": "k", "app_secret": "s", "session": "x"}),
+            "sign_method",
+        ),
+        (_source("ecwid", {"store_id": "abc"}, {"token": "t"}), "options.store_id"),
+        (_source("ecwid", {"store_id": "1"}), "credentials.token"),
+        (_source("google_play", {"package_name": "a.b"}, {"service_account_json": "{}"}), "service_account_json"),
+        (_source("google_play", {}), "options.package_name"),
+        (
+            _source("app_store", {"app_id": "1"}, {"issuer_id": "i", "key_id": "k", "private_key": "nope"}),
+            "private_key",
+        ),
+        (_source("app_store", {"app_id": "x"}), "options.app_id"),
+        (_source("rss", {"url": "ftp://x", "terms": ["m"]}), "options.url"),
+        (_source("rss", {"url": "https://x.example/feed", "terms": []}), "options.terms"),
+        (_source("rss", {"url": "https://x.example/feed", "terms": ["m"], "colour": "red"}), "options.colour"),
+    ],
+)
+def test_bad_source_configuration_names_the_key(source: SourceConfig, key: str) -> None:
+    """Missing credentials, bad ids, out-of-range options and unknown options fail at start-up, naming the key."""
+    with pytest.raises(ConfigError, match=key):
+        build_adapter(source, 0)
