@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 SYSTEM_PACKAGES = prometheus prometheus-alertmanager docker-compose chromium openssl
 
 .DEFAULT_GOAL := help
-.PHONY: help dev run test test-unit lint format system-deps bench clean
+.PHONY: help dev run test test-unit lint format system-deps check-deploy bench clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,12 @@ test: $(BIN)/stormwatch system-deps  ## run the whole test suite (unit, integrat
 
 test-unit: $(BIN)/stormwatch  ## only the unit tests (no I/O, seconds)
 	$(BIN)/pytest -q tests/unit
+
+check-deploy: system-deps  ## validate deploy/ and docker-compose.yml: promtool, amtool, docker-compose config
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool test rules deploy/prometheus/tests/*.yml
+	amtool check-config deploy/alertmanager/alertmanager.yml
+	docker-compose --env-file .env.example config --quiet
 
 bench: $(BIN)/stormwatch  ## run the benchmarks in bench/ (minutes; figures go to BENCHMARKS.md)
 	$(BIN)/python -m bench
