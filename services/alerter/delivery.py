@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from services.alerter.backoff import DeliveryPolicy, backoff_delay
-from services.alerter.notifiers.base import DeliveryFailed, Notifier
-from services.alerter.render import build_notification
+from services.alerter.notifiers.base import DeliveryFailed, Notification, Notifier
+from services.alerter.render import build_group_notification, build_notification
 from services.alerter.store import ClaimedNotification, FinalStatus, NotificationStore
 from services.alerter.telemetry import AlerterMetrics
 from services.shared.deadletter import DeadLetterPublisher
@@ -31,6 +31,9 @@ from services.shared.timeutil import monotonic, parse_rfc3339
 log = get_logger("stormwatch.alerter.delivery")
 
 SOURCE = "alerter"
+# Receivers people read aggregate a group's due states into one message; PagerDuty, Opsgenie and Alertmanager keep
+# one alert per incident (their dedup key / alias / labels are the incident), and group on their side.
+AGGREGATING_TYPES = frozenset({"webhook", "slack", "email", "log", "file"})
 
 
 class DeliveryWorker:
@@ -88,18 +91,22 @@ class DeliveryWorker:
             wakeup.clear()
             free = self._policy.max_in_flight_per_receiver - len(in_flight)
             if free > 0:
+                whole_groups = notifier.type in AGGREGATING_TYPES
                 try:
-                    claimed = await self._store.claim_due(receiver, free, self._policy.lease_seconds)
+                    claimed = await self._store.claim_due(
+                        receiver, free, self._policy.lease_seconds, whole_groups=whole_groups
+                    )
                 except TransientError as exc:
                     log.warning("claiming notifications failed", receiver=receiver, error=str(exc))
                     await _wait(wakeup, pause)
                     continue
-                for item in claimed:
-                    task = asyncio.create_task(self._deliver(notifier, item), name=f"alerter:send:{receiver}")
+                for send in _sends(claimed, whole_groups):
+                    work = self._deliver(notifier, send[0]) if len(send) == 1 else self._deliver_group(notifier, send)
+                    task = asyncio.create_task(work, name=f"alerter:send:{receiver}")
                     in_flight.add(task)
                     self._sends.add(task)
                     task.add_done_callback(functools.partial(self._send_done, in_flight=in_flight, wakeup=wakeup))
-                if len(claimed) == free:
+                if len(claimed) >= free:
                     continue  # there may be more due right now
             await _wait(wakeup, pause)
 
@@ -137,6 +144,58 @@ class DeliveryWorker:
             log.error(  # noqa: TRY400 - the reason is in the message; a traceback adds nothing
                 "recording a delivery outcome failed", notification_id=claimed.notification_id, error=str(exc)
             )
+
+    async def _deliver_group(self, notifier: Notifier, claims: list[ClaimedNotification]) -> None:
+        """One message for a group's due states; delivered, every row is logged in one transaction; failed, each
+        row retries (or gives up) on its own, as if sent alone."""
+        notification = build_group_notification(
+            [c.incident for c in claims], [c.notification_id for c in claims], notifier.name, self._links
+        )
+        started = monotonic()
+        failure = await self._send(notifier, notification, claims[0].receiver)
+        self._metrics.send_seconds.labels(notifier.type).observe(monotonic() - started)
+        try:
+            if failure is not None:
+                for claimed in claims:
+                    await self._failed(notifier, claimed, failure)
+                return
+            recorded = await self._store.mark_group_delivered(claims, notification.notification_id)
+        except TransientError as exc:
+            log.error(  # noqa: TRY400 - as in _deliver
+                "recording a group delivery outcome failed",
+                notification_id=notification.notification_id,
+                error=str(exc),
+            )
+            return
+        self._metrics.attempts.labels(notifier.type, "delivered").inc()
+        owned = [(claimed, result) for claimed, result in recorded if result.owned]
+        for claimed, result in owned:
+            self._metrics.notifications.labels(notifier.type, "delivered").inc()
+            if result.latency_seconds is not None:
+                self._metrics.pipeline_latency.observe(result.latency_seconds)
+            self._observe_end_to_end(notifier.type, claimed.incident)
+        log.info(
+            "group notification delivered",
+            title=notification.title,
+            receiver=notifier.name,
+            notifier=notifier.type,
+            notification_id=notification.notification_id,
+            incidents=[c.incident.incident_id for c, _ in owned],
+            lost_claims=len(recorded) - len(owned) or None,
+        )
+
+    async def _send(self, notifier: Notifier, notification: Notification, receiver: str) -> StormwatchError | None:
+        try:
+            async with asyncio.timeout(self._policy.send_timeout_seconds):
+                await notifier.send(notification)
+        except TimeoutError:
+            return DeliveryFailed("timeout", retriable=True, reason=Reason.TIMEOUT)
+        except StormwatchError as exc:
+            return exc
+        except Exception as exc:  # a notifier bug must not kill the lane: count it, retry later
+            log.exception("notifier raised an unexpected error", receiver=receiver)
+            return DeliveryFailed(f"unexpected {type(exc).__name__}", retriable=True, reason=Reason.OTHER)
+        return None
 
     async def _delivered(self, notifier: Notifier, claimed: ClaimedNotification, title: str) -> None:
         observed = claimed.incident.observed_at
@@ -206,6 +265,21 @@ class DeliveryWorker:
         except TransientError as exc:
             # The notification log already says 'dead'/'failed'; the dead-letter record is the extra copy.
             log.error("dead-lettering a notification failed", error=str(exc), **context)  # noqa: TRY400 - as above
+
+
+def _sends(claimed: list[ClaimedNotification], whole_groups: bool) -> list[list[ClaimedNotification]]:
+    """Claimed rows as sends: each group's own-state rows together (in claim order), everything else alone."""
+    sends: list[list[ClaimedNotification]] = []
+    groups: dict[str, list[ClaimedNotification]] = {}
+    for item in claimed:
+        if whole_groups and item.aggregatable:
+            if item.group_key not in groups:
+                groups[item.group_key] = []
+                sends.append(groups[item.group_key])
+            groups[item.group_key].append(item)
+        else:
+            sends.append([item])
+    return sends
 
 
 def _log_context(claimed: ClaimedNotification) -> dict[str, Any]:

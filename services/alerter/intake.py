@@ -166,6 +166,8 @@ class IncidentIntake:
             self._metrics.suppressed.labels(reason).inc()
         for reason in result.deferred:
             self._metrics.deferred.labels(reason).inc()
+        if result.first_reply_seconds is not None:
+            self._metrics.time_to_first_reply.labels(incident.platform or "").observe(result.first_reply_seconds)
         if result.outcome == "new":
             log.info(
                 "incident state received",
@@ -185,7 +187,7 @@ def _with_error(message: _Message, error: BadInput) -> _Message:
 
 def _check_timestamps(incident: IncidentEvent) -> None:
     """The schema checks the format; this checks Python can read it, before it reaches the transaction."""
-    for name in ("started_at", "detected_at", "resolved_at", "observed_at"):
+    for name in ("started_at", "detected_at", "resolved_at", "observed_at", "first_reply_at"):
         value = getattr(incident, name)
         if value is None:
             continue

@@ -33,7 +33,13 @@ log = get_logger("stormwatch.alerter.api")
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _MAX_TEXT = 500
 _MAX_SILENCE = timedelta(days=90)
-_SLA_GROUPS = {"merchant": "merchant_id", "platform": "platform", "responder": "acknowledged_by", "kind": "kind"}
+_SLA_GROUPS = {
+    "merchant": "merchant_id",
+    "platform": "platform",
+    "responder": "acknowledged_by",
+    "resolver": "resolved_by",
+    "kind": "kind",
+}
 
 
 @dataclass
@@ -183,7 +189,8 @@ class NoiseApi:
         return json_response({"notifications": notifications, "count": len(notifications)})
 
     async def _sla(self, request: web.Request, attached: _Attached) -> web.Response:
-        """Time to acknowledge and to resolve (from detection), per merchant, platform, responder or kind."""
+        """Time to acknowledge and to resolve (from detection), and time to first public reply (from the review to
+        the merchant's reply, for sla_breach incidents), per merchant, platform, responder, resolver or kind."""
         by = request.query.get("by", "merchant")
         column = _SLA_GROUPS.get(by)
         if column is None:
@@ -199,7 +206,11 @@ class NoiseApi:
                             (ORDER BY EXTRACT(EPOCH FROM acknowledged_at - detected_at))::float8 AS p90_tta,
                         avg(EXTRACT(EPOCH FROM resolved_at - detected_at))::float8 AS mean_ttr,
                         percentile_cont(0.5) WITHIN GROUP
-                            (ORDER BY EXTRACT(EPOCH FROM resolved_at - detected_at))::float8 AS p50_ttr
+                            (ORDER BY EXTRACT(EPOCH FROM resolved_at - detected_at))::float8 AS p50_ttr,
+                        count(first_reply_at) AS replied,
+                        avg(first_reply_seconds)::float8 AS mean_ttfr,
+                        percentile_cont(0.5) WITHIN GROUP (ORDER BY first_reply_seconds)::float8 AS p50_ttfr,
+                        percentile_cont(0.9) WITHIN GROUP (ORDER BY first_reply_seconds)::float8 AS p90_ttfr
                     FROM incidents GROUP BY 1 ORDER BY 1"""  # noqa: S608 - column from a fixed allow-list
             )
         groups = [
@@ -210,6 +221,12 @@ class NoiseApi:
                 "resolved": row["resolved"],
                 "time_to_acknowledge_seconds": {"mean": row["mean_tta"], "p50": row["p50_tta"], "p90": row["p90_tta"]},
                 "time_to_resolve_seconds": {"mean": row["mean_ttr"], "p50": row["p50_ttr"]},
+                "replied": row["replied"],
+                "time_to_first_reply_seconds": {
+                    "mean": row["mean_ttfr"],
+                    "p50": row["p50_ttfr"],
+                    "p90": row["p90_ttfr"],
+                },
             }
             for row in rows
         ]

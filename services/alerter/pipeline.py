@@ -53,6 +53,8 @@ class Facts(Protocol):
 
     async def group_age(self, group_key: str, receiver: str) -> float | None: ...
 
+    async def group_pending_in(self, group_key: str, receiver: str) -> float | None: ...
+
     async def paged_before(self, incident_id: str, receiver: str) -> bool: ...
 
 
@@ -69,6 +71,9 @@ class NoFacts:
         return 0
 
     async def group_age(self, group_key: str, receiver: str) -> float | None:
+        return None
+
+    async def group_pending_in(self, group_key: str, receiver: str) -> float | None:
         return None
 
     async def paged_before(self, incident_id: str, receiver: str) -> bool:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from services.alerter.notifiers.base import Notification, notification_id
-from services.shared.events import IncidentEvent
+from services.shared.events import IncidentEvent, deterministic_id
 
 _STATUS_LABELS = {"open": "OPEN", "update": "UPDATE", "resolved": "RESOLVED"}
 # Links only, never sample review text: it is untrusted, can be long, and each notifier escapes what it shows.
@@ -29,6 +29,40 @@ def build_notification(
         links={} if step in {"acknowledge", "resolve"} else dict(links or {}),
         action="acknowledge" if step == "acknowledge" else "resolve" if step == "resolve" else "notify",
     )
+
+
+def build_group_notification(
+    incidents: Sequence[IncidentEvent],
+    notification_ids: Sequence[str],
+    receiver: str,
+    links: Callable[[IncidentEvent], Mapping[str, str]] | None = None,
+) -> Notification:
+    """One message for several incident states of one group (Alertmanager's aggregation): a title naming how many,
+    a one-line index, then each state's own text and links. Its id derives from the notification ids it carries."""
+    first = incidents[0]
+    merchants = sorted({incident.merchant_id for incident in incidents})
+    title = f"[{len(incidents)} incidents] {', '.join(merchants[:3])}: {render_title(first)}"
+    index = [f"{n}. {render_title(incident)}" for n, incident in enumerate(incidents, start=1)]
+    sections = []
+    for n, incident in enumerate(incidents, start=1):
+        text = f"--- {n}. {render_title(incident)}\n{render_text(incident)}"
+        for name, href in (links(incident) if links is not None else {}).items():
+            text += f"\n{name.capitalize()}: {href}"
+        sections.append(text)
+    return Notification(
+        notification_id=group_notification_id(notification_ids),
+        receiver=receiver,
+        incident=first,
+        title=title,
+        text="\n".join([f"{len(incidents)} incidents in this group:", *index, "", *sections]),
+        links=dict(links(first)) if links is not None else {},
+        grouped=tuple(incidents),
+    )
+
+
+def group_notification_id(notification_ids: Sequence[str]) -> str:
+    """The id of a group send: the same rows give the same id (a re-send after a crash keeps its idempotency key)."""
+    return deterministic_id("group-notification", *sorted(notification_ids))
 
 
 def _step_label(step: str) -> str:

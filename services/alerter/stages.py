@@ -96,7 +96,8 @@ def group_key(route_config: RouteConfig | None, path: str, context: IntakeContex
 
 class GroupStage:
     """group_wait delays the first notification of a new group; group_interval spaces later ones in the same
-    group. Resolved states go out at once (not on the next group tick)."""
+    group; a state arriving while the group's next notification is still waiting joins it (delivery sends the
+    group's due states as one message). Resolved states go out at once (not on the next group tick)."""
 
     name = "group"
 
@@ -110,8 +111,12 @@ class GroupStage:
             if not planned.active or config is None or planned.step or context.incident.status == "resolved":
                 out.append(planned)
                 continue
-            age = await context.facts.group_age(key, planned.receiver)
-            if age is None:
+            waiting = await context.facts.group_pending_in(key, planned.receiver) if config.group_by else None
+            age = None if waiting is not None else await context.facts.group_age(key, planned.receiver)
+            if waiting is not None:
+                delay = max(0.0, waiting)
+                why = f"group: joins {key}'s notification due in {delay:.0f}s"
+            elif age is None:
                 delay = config.group_wait_seconds
                 why = f"group: {key} is new, group_wait {delay:g}s"
             else:

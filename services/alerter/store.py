@@ -61,6 +61,8 @@ class RecordedState:
     suppressed: tuple[str, ...] = ()
     # Reasons of the planned notifications moved later but still sent (rate caps: the deferred metric).
     deferred: tuple[str, ...] = ()
+    # Set when this state is the first to report the merchant's first public reply (for the metric, once).
+    first_reply_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,12 @@ class ClaimedNotification:
     incident: IncidentEvent
     attempt: int
     step: str = ""
+    group_key: str = ""
+
+    @property
+    def aggregatable(self) -> bool:
+        """A state's own notification on a route with group_by (its group may hold other incidents)."""
+        return not self.step and bool(self.group_key) and "|incident=" not in self.group_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +118,10 @@ class NotificationStore:
             payload,
         )
         # Row lock: concurrent intake of the same incident (a rebalance overlap) serialises here.
-        previous = await connection.fetchval(
-            "SELECT version FROM incidents WHERE incident_id = $1 FOR UPDATE", incident.incident_id
+        stored = await connection.fetchrow(
+            "SELECT version, first_reply_at FROM incidents WHERE incident_id = $1 FOR UPDATE", incident.incident_id
         )
+        previous = None if stored is None else stored["version"]
         state = None
         if previous is None or previous < incident.version:
             state = await self._upsert_incident(connection, incident, payload)
@@ -151,12 +160,18 @@ class NotificationStore:
                     for p in plan
                 ],
             )
+        first_reply = (
+            incident.first_reply_seconds
+            if incident.first_reply_at is not None and (stored is None or stored["first_reply_at"] is None)
+            else None
+        )
         return RecordedState(
             incident,
             "new",
             tuple(p for p in plan if p.active),
             tuple(p.suppressed for p in plan if p.suppressed is not None),
             tuple(p.deferred for p in plan if p.deferred is not None and p.active),
+            first_reply,
         )
 
     async def _upsert_incident(
@@ -167,10 +182,10 @@ class NotificationStore:
         row = await connection.fetchrow(
             """INSERT INTO incidents AS i (incident_id, version, status, kind, severity, merchant_id, platform,
                    category, title, summary, started_at, detected_at, resolved_at, payload, response_state,
-                   resolved_by)
+                   resolved_by, first_reply_at, first_reply_seconds)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb,
                        CASE WHEN $15 THEN 'resolved' ELSE 'triggered' END,
-                       CASE WHEN $15 THEN 'detector' END)
+                       CASE WHEN $15 THEN 'detector' END, $16, $17)
                ON CONFLICT (incident_id) DO UPDATE SET
                    version = EXCLUDED.version, status = EXCLUDED.status, kind = EXCLUDED.kind,
                    severity = EXCLUDED.severity, merchant_id = EXCLUDED.merchant_id, platform = EXCLUDED.platform,
@@ -178,6 +193,9 @@ class NotificationStore:
                    started_at = EXCLUDED.started_at, detected_at = EXCLUDED.detected_at,
                    resolved_at = COALESCE(i.resolved_at, EXCLUDED.resolved_at),
                    payload = EXCLUDED.payload,
+                   first_reply_seconds = CASE WHEN i.first_reply_at IS NULL THEN EXCLUDED.first_reply_seconds
+                                              ELSE i.first_reply_seconds END,
+                   first_reply_at = COALESCE(i.first_reply_at, EXCLUDED.first_reply_at),
                    -- The detector's resolve closes the incident for responders too; a responder's resolve stays.
                    response_state = CASE WHEN $15 THEN 'resolved' ELSE i.response_state END,
                    resolved_by = CASE WHEN $15 AND i.response_state <> 'resolved' THEN 'detector'
@@ -200,6 +218,8 @@ class NotificationStore:
             None if incident.resolved_at is None else parse_rfc3339(incident.resolved_at),
             payload,
             resolved,
+            None if incident.first_reply_at is None else parse_rfc3339(incident.first_reply_at),
+            incident.first_reply_seconds,
         )
         if row is None:
             return None
@@ -219,8 +239,13 @@ class NotificationStore:
 
     # ---- delivery -----------------------------------------------------------------------------------------
 
-    async def claim_due(self, receiver: str, limit: int, lease_seconds: float) -> list[ClaimedNotification]:
+    async def claim_due(
+        self, receiver: str, limit: int, lease_seconds: float, *, whole_groups: bool = False
+    ) -> list[ClaimedNotification]:
         """Take up to `limit` due notifications of one receiver and mark them 'sending' under a lease.
+
+        With `whole_groups`, every other due state of the groups (route group_by) among them is claimed too, even
+        beyond `limit`: the delivery sends each group's due states as one message.
 
         Due means pending and past its time, or 'sending' with an expired lease (its sender crashed between
         send and log: it is sent again with the same id). A state waits while an earlier version of the same
@@ -248,8 +273,8 @@ class NotificationStore:
                 receiver,
             )
             rows = await self._pool.fetch(
-                """WITH due AS (
-                       SELECT n.notification_id FROM notifications n
+                """WITH first AS (
+                       SELECT n.notification_id, n.group_key, n.step FROM notifications n
                        WHERE n.receiver = $1
                          AND n.status IN ('pending', 'sending')
                          AND n.next_attempt_at <= now()
@@ -260,18 +285,36 @@ class NotificationStore:
                                AND p.version < n.version AND p.status IN ('pending', 'sending')))
                        ORDER BY n.next_attempt_at, n.created_at
                        LIMIT $2
-                       FOR UPDATE SKIP LOCKED)
+                       FOR UPDATE SKIP LOCKED),
+                   more AS (
+                       SELECT n.notification_id FROM notifications n
+                       WHERE $4 AND n.receiver = $1 AND n.step = ''
+                         AND n.status IN ('pending', 'sending')
+                         AND n.next_attempt_at <= now()
+                         AND n.group_key IN (SELECT f.group_key FROM first f
+                                             WHERE f.step = '' AND f.group_key <> ''
+                                               AND position('|incident=' in f.group_key) = 0)
+                         AND n.notification_id NOT IN (SELECT f.notification_id FROM first f)
+                         AND NOT EXISTS (
+                             SELECT 1 FROM notifications p
+                             WHERE p.incident_id = n.incident_id AND p.receiver = n.receiver AND p.step = ''
+                               AND p.version < n.version AND p.status IN ('pending', 'sending'))
+                       FOR UPDATE SKIP LOCKED),
+                   due AS (SELECT notification_id FROM first UNION ALL SELECT notification_id FROM more)
                    UPDATE notifications n
                    SET status = 'sending', attempts = n.attempts + 1,
                        next_attempt_at = now() + $3 * interval '1 second'
                    FROM due WHERE n.notification_id = due.notification_id
-                   RETURNING n.notification_id, n.receiver, n.attempts, n.step,
+                   RETURNING n.notification_id, n.receiver, n.attempts, n.step, n.group_key, n.next_attempt_at,
                        (SELECT s.payload FROM incident_states s
                         WHERE s.incident_id = n.incident_id AND s.version = n.version) AS payload""",
                 receiver,
                 limit,
                 lease_seconds,
+                whole_groups,
             )
+            # RETURNING has no order: oldest due first, as claimed.
+            rows = sorted(rows, key=lambda row: (row["next_attempt_at"], row["notification_id"]))
         return [
             ClaimedNotification(
                 notification_id=row["notification_id"],
@@ -279,6 +322,7 @@ class NotificationStore:
                 incident=IncidentEvent.from_dict(orjson.loads(row["payload"])),
                 attempt=row["attempts"],
                 step=row["step"],
+                group_key=row["group_key"],
             )
             for row in rows
         ]
@@ -289,6 +333,7 @@ class NotificationStore:
             row = await self._pool.fetchrow(
                 """UPDATE notifications
                    SET status = 'delivered', delivered_at = now(), last_reason = NULL, last_error = NULL,
+                       sent_as = notification_id,
                        latency_seconds = GREATEST(0, EXTRACT(EPOCH FROM now() - $3::timestamptz))
                    WHERE notification_id = $1 AND status = 'sending' AND attempts = $2
                    RETURNING latency_seconds""",
@@ -297,6 +342,29 @@ class NotificationStore:
                 observed_at,
             )
         return Recorded(row is not None, None if row is None else row["latency_seconds"])
+
+    async def mark_group_delivered(
+        self, claims: Sequence[ClaimedNotification], sent_as: str
+    ) -> list[tuple[ClaimedNotification, Recorded]]:
+        """One group send delivered: every row it carried is marked in one transaction, each naming the send."""
+        results: list[tuple[ClaimedNotification, Recorded]] = []
+        async with translated(), self._pool.acquire() as connection, connection.transaction():
+            for claimed in claims:
+                observed = claimed.incident.observed_at
+                row = await connection.fetchrow(
+                    """UPDATE notifications
+                       SET status = 'delivered', delivered_at = now(), last_reason = NULL, last_error = NULL,
+                           sent_as = $4,
+                           latency_seconds = GREATEST(0, EXTRACT(EPOCH FROM now() - $3::timestamptz))
+                       WHERE notification_id = $1 AND status = 'sending' AND attempts = $2
+                       RETURNING latency_seconds""",
+                    claimed.notification_id,
+                    claimed.attempt,
+                    None if observed is None else parse_rfc3339(observed),
+                    sent_as,
+                )
+                results.append((claimed, Recorded(row is not None, None if row is None else row["latency_seconds"])))
+        return results
 
     async def schedule_retry(
         self, claimed: ClaimedNotification, delay_seconds: float, reason: str, error: str
@@ -389,13 +457,26 @@ class DbFacts:
         return count
 
     async def group_age(self, group_key: str, receiver: str) -> float | None:
+        """Seconds since the group's last notification was due (sent or being sent)."""
         age: float | None = await self._connection.fetchval(
-            """SELECT EXTRACT(EPOCH FROM now() - max(created_at))::float8 FROM notifications
-               WHERE group_key = $1 AND receiver = $2 AND step = '' AND status <> 'suppressed'""",
+            """SELECT EXTRACT(EPOCH FROM now() - max(COALESCE(due_at, created_at)))::float8 FROM notifications
+               WHERE group_key = $1 AND receiver = $2 AND step = '' AND status <> 'suppressed'
+                 AND COALESCE(due_at, created_at) <= now()""",
             group_key,
             receiver,
         )
         return age
+
+    async def group_pending_in(self, group_key: str, receiver: str) -> float | None:
+        """Seconds until the group's next waiting notification is due (None: nothing waits)."""
+        due: float | None = await self._connection.fetchval(
+            """SELECT EXTRACT(EPOCH FROM min(next_attempt_at) - now())::float8 FROM notifications
+               WHERE group_key = $1 AND receiver = $2 AND step = '' AND status = 'pending'
+                 AND attempts = 0 AND next_attempt_at > now()""",
+            group_key,
+            receiver,
+        )
+        return due
 
     async def paged_before(self, incident_id: str, receiver: str) -> bool:
         found: bool = await self._connection.fetchval(

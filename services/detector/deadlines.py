@@ -10,8 +10,10 @@ a recovery.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from services.detector.incident_book import OpenIncident
@@ -19,6 +21,7 @@ from services.detector.negativity import DEFAULT_SCALE, NEGATIVE_AT_MOST
 from services.detector.playbook import playbook_for
 from services.detector.scoring import ScoredReview
 from services.shared.events import Evidence, IncidentEvent, IncidentStatus, SampleItem, Severity
+from services.shared.timeutil import format_rfc3339, parse_rfc3339
 
 Recovery = Literal["replied", "resolved", "rating_raised"]
 # Timers are checked at most this often in event time (a minute of lateness on a 2 h deadline is noise).
@@ -78,12 +81,16 @@ class DeadlineState:
     timers: dict[str, Timer] = field(default_factory=dict)  # by item id
     incidents: dict[str, OpenIncident] = field(default_factory=dict)  # by scope: reply:<platform>, resolution:<p>
     next_sweep: float = 0.0
+    # By reply scope with an open incident: the merchant's first public reply to one of its overdue reviews
+    # (RFC 3339 reply time, seconds from the review's creation), carried on the incident's later states.
+    first_replies: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "timers": {key: t.to_dict() for key, t in sorted(self.timers.items())},
             "incidents": {key: i.to_dict() for key, i in sorted(self.incidents.items())},
             "next_sweep": self.next_sweep,
+            "first_replies": {key: list(value) for key, value in sorted(self.first_replies.items())},
         }
 
     @classmethod
@@ -92,6 +99,10 @@ class DeadlineState:
             timers={key: Timer.from_dict(raw) for key, raw in data["timers"].items()},
             incidents={key: OpenIncident.from_dict(raw) for key, raw in data["incidents"].items()},
             next_sweep=float(data["next_sweep"]),
+            # Absent in state saved before time to first reply was tracked.
+            first_replies={
+                key: (str(value[0]), float(value[1])) for key, value in data.get("first_replies", {}).items()
+            },
         )
 
 
@@ -135,6 +146,8 @@ class DeadlineWatcher:
                 if how is not None:
                     changed = True
                     recoveries.append((timer.platform, how))
+                    if how == "replied":
+                        self._note_first_reply(review, timer, now)
                     if how == "replied" and timer.resolve_due is not None:
                         timer.replied = True
                         timer.reply_due = None
@@ -144,6 +157,23 @@ class DeadlineWatcher:
             return []
         self.state.next_sweep = now + SWEEP_SECONDS
         return self._update_incidents(now, review)
+
+    def _note_first_reply(self, review: ScoredReview, timer: Timer, now: float) -> None:
+        """A reply to an overdue review of an open reply incident: the incident's first reply, if none yet."""
+        scope = f"reply:{timer.platform}"
+        if scope not in self.state.incidents or scope in self.state.first_replies:
+            return
+        if timer.reply_due is None or timer.reply_due > now:
+            return  # answered in time: not part of the breach
+        reply = review.event.merchant_reply
+        replied = now
+        if reply is not None and reply.created_at is not None:
+            try:
+                replied = parse_rfc3339(reply.created_at).timestamp()
+            except ValueError:
+                replied = now
+        at = format_rfc3339(datetime.fromtimestamp(replied, UTC))
+        self.state.first_replies[scope] = (at, max(0.0, replied - timer.created))
 
     def _start(self, review: ScoredReview) -> bool:
         event = review.event
@@ -205,7 +235,9 @@ class DeadlineWatcher:
             return self._emit(scope, incident, "open", items=items, now=now, review=review)
         if count == 0:
             del self.state.incidents[scope]
-            return self._emit(scope, incident, "resolved", items=items, now=now, review=review)
+            resolved = self._emit(scope, incident, "resolved", items=items, now=now, review=review)
+            self.state.first_replies.pop(scope, None)
+            return resolved
         severity = self._severity(scope, items, now)
         if severity == incident.severity and count < incident.last_value * _GROWTH_FACTOR:
             return None
@@ -251,7 +283,7 @@ class DeadlineWatcher:
             rate_per_hour=round(count * 3600 / window, 2) if window else 0.0,
             sample_items=samples,
         )
-        return incident.emit(
+        event = incident.emit(
             status,
             kind="sla_breach",
             merchant_id=self.merchant_id,
@@ -265,6 +297,10 @@ class DeadlineWatcher:
             platform=platform,
             playbook=playbook_for("service"),
         )
+        first_reply = self.state.first_replies.get(scope)
+        if first_reply is None:
+            return event
+        return dataclasses.replace(event, first_reply_at=first_reply[0], first_reply_seconds=first_reply[1])
 
 
 def _due(scope: str, timer: Timer, warn_before: float) -> float:

@@ -237,6 +237,10 @@ class IncidentEvent:
     # The platform's created_at of the review behind this state (observed_at is when a poller saw it): the start of
     # the review-to-notification latency. Optional in the schema: producers before it omit it.
     review_created_at: str | None = None
+    # sla_breach reply incidents: the merchant's first public reply to one of its overdue reviews, and how long
+    # after that review was written it came (time to first public reply). Optional, omitted when unknown.
+    first_reply_at: str | None = None
+    first_reply_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -262,6 +266,9 @@ class IncidentEvent:
         if self.review_created_at is not None:
             # Only when known: a state without it encodes exactly as before the field existed.
             data["review_created_at"] = self.review_created_at
+        if self.first_reply_at is not None:
+            data["first_reply_at"] = self.first_reply_at
+            data["first_reply_seconds"] = self.first_reply_seconds
         return data
 
     @classmethod
@@ -285,6 +292,8 @@ class IncidentEvent:
             evidence=Evidence.from_dict(data["evidence"]),
             playbook=tuple(data["playbook"]),
             review_created_at=data.get("review_created_at"),
+            first_reply_at=data.get("first_reply_at"),
+            first_reply_seconds=data.get("first_reply_seconds"),
         )
 
 

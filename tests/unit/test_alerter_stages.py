@@ -45,7 +45,9 @@ class FakeFacts:
         due: Mapping[str, Sequence[datetime]] | None = None,
         ages: Mapping[tuple[str, str], float] | None = None,
         paged: bool = True,
+        waiting: Mapping[tuple[str, str], float] | None = None,
     ) -> None:
+        self.waiting = dict(waiting or {})
         self.silences = tuple(silences)
         self.open = tuple(open_incidents)
         self.due = dict(due or {})
@@ -63,6 +65,9 @@ class FakeFacts:
 
     async def group_age(self, group_key: str, receiver: str) -> float | None:
         return self.ages.get((group_key, receiver))
+
+    async def group_pending_in(self, group_key: str, receiver: str) -> float | None:
+        return self.waiting.get((group_key, receiver))
 
     async def paged_before(self, incident_id: str, receiver: str) -> bool:
         return self.paged
@@ -134,6 +139,15 @@ async def test_group_wait_then_group_interval() -> None:
     assert first[0].group_key == "route|merchant=acme"
     later = await _plan(config, facts=FakeFacts(ages={("route|merchant=acme", "chat"): 60.0}))
     assert _active(later) == [("chat", 240.0, "")]
+
+
+async def test_a_state_arriving_during_group_wait_joins_the_waiting_notification() -> None:
+    """Alertmanager's aggregation: the group's first notification is due in 20 s (group_wait running); a second
+    incident of the same group is due then too (one message carries both), not group_interval later."""
+    config = _config({"receivers": ["chat"], "group_by": ["merchant"], "group_wait": "30s", "group_interval": "5m"})
+    joined = await _plan(config, facts=FakeFacts(waiting={("route|merchant=acme", "chat"): 20.0}))
+    assert _active(joined) == [("chat", 20.0, "")]
+    assert "joins" in joined[0].why[-1]
 
 
 async def test_pending_for_delays_and_requires_still_unacknowledged() -> None:

@@ -33,6 +33,8 @@ class Notification:
     action: Literal["notify", "acknowledge", "resolve"] = "notify"
     # Signed acknowledge / resolve links by name ("acknowledge", "resolve"), when the alerter has a link secret.
     links: Mapping[str, str] = field(default_factory=dict)
+    # A group send (several incident states of one group, due together): every state it carries, `incident` first.
+    grouped: tuple[IncidentEvent, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body webhooks receive and the line the file notifier writes: the full incident state included."""
@@ -45,6 +47,8 @@ class Notification:
         }
         if self.links:
             record["links"] = dict(self.links)
+        if self.grouped:
+            record["incidents"] = [incident.to_dict() for incident in self.grouped]
         return record
 
 
