@@ -4,7 +4,11 @@ Produces N review events (many merchants, ratings 1-5, texts in 11 languages; 3-
 to a 4-partition topic on an embedded Tansu broker, then measures, alternating, (a) the floor: a bare aiokafka
 consumer that only decodes, and (b) a DetectorApp processing the same topic from the start, until every event
 was counted in stormwatch_reviews_processed_total. Reports events/s, the ratio to the floor and the share of
-events that needed the text model. Usage: `.venv/bin/python -m bench.bench_detector_live [--events 20000]`.
+events that needed the text model; with `--bytewax`, the same run also times a minimal windowed count in Bytewax
+on the same topic (bench/stream_processors.py). `--partitions` and `--replicas` (detector apps in one consumer
+group, in this process) give the scaling figures. Usage:
+`.venv/bin/python -m bench.bench_detector_live [--events 100000] [--runs 3] [--bytewax] [--partitions 4]
+[--replicas 1]`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+from prometheus_client import CollectorRegistry
 
+from bench.stream_processors import bytewax_windowed_count
 from services.detector.app import DetectorApp
 from services.shared import codec, db
 from services.shared.config import parse_config
@@ -89,46 +95,51 @@ async def floor(bootstrap: str, topic: str, count: int, group: str) -> float:
     return count / (time.perf_counter() - began)
 
 
-async def detector(settings: Settings, count: int, group: str) -> tuple[float, float]:
-    registry = new_registry()
-    config = parse_config({"merchants": [{"id": f"m{i}"} for i in range(MERCHANTS)]})
-    app = DetectorApp(
-        replace(settings, consumer_group_prefix=group),
-        config,
-        registry=registry,
-        http=HttpServer(registry, port=0),
-        serve_http=False,
+def _total(registries: list[CollectorRegistry], name: str, label: tuple[str, str] | None = None) -> float:
+    return sum(
+        sample.value
+        for registry in registries
+        for metric in registry.collect()
+        if metric.name == name
+        for sample in metric.samples
+        if sample.name.endswith("_total") and (label is None or sample.labels.get(label[0]) == label[1])
     )
-    await app.start()
+
+
+async def detector(settings: Settings, count: int, group: str, replicas: int = 1) -> tuple[float, float]:
+    """Events/s of `replicas` detector apps (one consumer group) over `count` events, and the model's share."""
+    config = parse_config({"merchants": [{"id": f"m{i}"} for i in range(MERCHANTS)]})
+    registries = [new_registry() for _ in range(replicas)]
+    apps = [
+        DetectorApp(
+            replace(settings, consumer_group_prefix=group),
+            config,
+            registry=registry,
+            http=HttpServer(registry, port=0),
+            serve_http=False,
+        )
+        for registry in registries
+    ]
+    for app in apps:
+        await app.start()
     began = None
     try:
         while True:
-            done = sum(
-                s.value
-                for m in registry.collect()
-                if m.name == "stormwatch_reviews_processed"
-                for s in m.samples
-                if s.name.endswith("_total")
-            )
+            done = _total(registries, "stormwatch_reviews_processed")
             if done and began is None:
                 began = time.perf_counter()
             if done >= count:
                 break
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - (began or time.perf_counter())
-        model = sum(
-            s.value
-            for m in registry.collect()
-            if m.name == "stormwatch_classifier_items"
-            for s in m.samples
-            if s.labels.get("decided_by") == "text_model" and s.name.endswith("_total")
-        )
+        model = _total(registries, "stormwatch_classifier_items", ("decided_by", "text_model"))
     finally:
-        await app.stop()
+        for app in apps:
+            await app.stop()
     return count / elapsed, model / count
 
 
-async def main(count: int, runs: int) -> None:
+async def main(count: int, runs: int, partitions: int, replicas: int, with_bytewax: bool) -> None:
     configure_logging("json", "warning")
     with tempfile.TemporaryDirectory() as folder:
         broker = EmbeddedBroker()
@@ -138,7 +149,8 @@ async def main(count: int, runs: int) -> None:
         try:
             topics = Topics(reviews="bench.reviews", incidents="bench.incidents", deadletter="bench.deadletter")
             await ensure_topics(
-                broker.bootstrap_servers, {topics.reviews: 4, topics.incidents: 4, topics.deadletter: 1}
+                broker.bootstrap_servers,
+                {topics.reviews: partitions, topics.incidents: partitions, topics.deadletter: 1},
             )
             producer = EventProducer(ProducerSettings(broker.bootstrap_servers))
             await producer.start()
@@ -149,9 +161,13 @@ async def main(count: int, runs: int) -> None:
                     topics.reviews, [(e.merchant_id.encode(), codec.encode_review(e)) for e in chunk]
                 )
             await producer.stop()
-            floors, rates, shares = [], [], []
-            for run in range(runs):
+            floors, rates, shares, others = [], [], [], []
+            for run in range(runs):  # alternating, so a busy moment of the shared machine hits each about equally
                 floors.append(await floor(broker.bootstrap_servers, topics.reviews, count, f"floor{run}"))
+                if with_bytewax:
+                    others.append(
+                        await asyncio.to_thread(bytewax_windowed_count, broker.bootstrap_servers, topics.reviews, count)
+                    )
                 schema = f"bench{run}"
                 pool = await db.create_pool(postgres.dsn, schema)
                 await pool.close()
@@ -160,17 +176,22 @@ async def main(count: int, runs: int) -> None:
                     database_url=Secret(postgres.dsn),
                     database_schema=schema,
                     topics=topics,
+                    topic_partitions=partitions,
                     consumer_session_timeout_ms=6000,
                     fetch_max_wait_ms=10,
                 )
-                rate, share = await detector(settings, count, f"det{run}")
+                rate, share = await detector(settings, count, f"det{run}", replicas)
                 rates.append(rate)
                 shares.append(share)
             f, r = statistics.median(floors), statistics.median(rates)
-            print(f"events {count}, merchants {MERCHANTS}, runs {runs}")
-            print(f"floor (consume + decode)           median {f:10.0f} ev/s   runs {[round(x) for x in floors]}")
+            print(f"events {count}, merchants {MERCHANTS}, partitions {partitions}, replicas {replicas}, runs {runs}")
+            print(f"floor (consume + decode)             median {f:10.0f} ev/s   runs {[round(x) for x in floors]}")
             print(f"detector (classify+store+checkpoint) median {r:10.0f} ev/s   runs {[round(x) for x in rates]}")
             print(f"ratio detector/floor {r / f:.3f}; share needing the text model {statistics.median(shares):.1%}")
+            if others:
+                b = statistics.median(others)
+                print(f"bytewax windowed count               median {b:10.0f} ev/s   runs {[round(x) for x in others]}")
+                print(f"ratio bytewax/floor {b / f:.3f}; detector/bytewax {r / b:.3f}")
         finally:
             await postgres.stop()
             await broker.stop()
@@ -180,5 +201,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--bytewax", action="store_true", help="also time the windowed count in Bytewax")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.events, arguments.runs))
+    asyncio.run(main(arguments.events, arguments.runs, arguments.partitions, arguments.replicas, arguments.bytewax))
