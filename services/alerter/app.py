@@ -16,6 +16,7 @@ from services.alerter.backoff import DeliveryPolicy
 from services.alerter.console.routes import install_console
 from services.alerter.delivery import DeliveryWorker
 from services.alerter.digest import DigestScheduler
+from services.alerter.inbound_api import InboundApi, inbound_secrets
 from services.alerter.incidents import IncidentStore
 from services.alerter.intake import IncidentIntake
 from services.alerter.link_api import LinkApi
@@ -95,6 +96,8 @@ class AlerterApp(Lifecycle):
         http.add_routes(self._noise_api.routes())
         self._oncall_api = OnCallApi(config.schedules, config.people, self._clock)
         http.add_routes(self._oncall_api.routes())
+        self._inbound_api = InboundApi(inbound_secrets(config.receivers))
+        http.add_routes(self._inbound_api.routes())
         # The incident console: static pages that call the API above with the responder's token.
         install_console(http)
         self._pool: asyncpg.Pool | None = None
@@ -179,6 +182,8 @@ class AlerterApp(Lifecycle):
         stack.callback(self._noise_api.detach)
         self._oncall_api.attach(self._api_token)
         stack.callback(self._oncall_api.detach)
+        self._inbound_api.attach(incidents)
+        stack.callback(self._inbound_api.detach)
         stack.callback(self._api.detach)
 
         digests = DigestScheduler(pool, self._config, self._notifiers, clock=self._clock)

@@ -28,8 +28,9 @@ ALLOWED_KEYS: Mapping[str, frozenset[str]] = {
     "file": frozenset({"path"}),
     "log": frozenset(),
     "slack": frozenset({"url_secret", "timeout_seconds"}),
-    "pagerduty": frozenset({"routing_key_secret", "url", "timeout_seconds"}),
-    "opsgenie": frozenset({"api_key_secret", "api_url", "timeout_seconds"}),
+    # inbound_secret: verifies the acknowledgements they send back (services/alerter/inbound_api.py).
+    "pagerduty": frozenset({"routing_key_secret", "url", "timeout_seconds", "inbound_secret"}),
+    "opsgenie": frozenset({"api_key_secret", "api_url", "timeout_seconds", "inbound_secret"}),
     "alertmanager": frozenset({"url", "resend_interval_seconds", "timeout_seconds"}),
     "email": frozenset(
         {"host", "port", "from", "to", "starttls", "username", "password_secret", "ca_file", "timeout_seconds"}
