@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 from aiokafka import TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 from prometheus_client import CollectorRegistry
@@ -194,11 +195,14 @@ class DetectorApp(Lifecycle):
             except StateMismatch as exc:
                 # Another bucket size makes the old baseline meaningless: learn afresh from here on.
                 log.warning("detector state discarded", partition=tp.partition, reason=str(exc))
+        snapshot = engine.snapshot()
         self._partitions[tp] = _Partition(
             engine=engine,
             next_offset=next_offset,
-            checkpoint=engine.snapshot(),
+            checkpoint=snapshot,
         )
+        # The state taken over on a rebalance is visible at once, not only after this replica's first batch.
+        self._metrics.report_state(tp.partition, engine.state, len(orjson.dumps(snapshot)))
         self._seek(tp, next_offset)
         log.info("partition assigned", topic=tp.topic, partition=tp.partition, next_offset=next_offset)
 

@@ -8,6 +8,7 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from services.detector.app import DetectorApp
+from services.shared import metrics
 from services.shared.http import HttpServer
 from services.shared.settings import Settings
 from tests.integration.test_alerter_support import wait_until
@@ -64,3 +65,29 @@ async def test_state_gauges_match_the_stored_checkpoint(
     for (kind, severity, status), count in counted.items():
         labels = {"kind": kind, "severity": severity, "status": status}
         assert sample(registry, "stormwatch_incidents_total", labels) == count
+
+
+async def test_a_replica_taking_over_reports_the_state_it_loaded(
+    test_settings: Settings, db_pool: asyncpg.Pool, registry: CollectorRegistry, kafka_bootstrap: str, unique: str
+) -> None:
+    """What moves on a rebalance is visible at once: a detector that takes over partitions with stored checkpoints
+    (and no new records to process) reports each one's state size and tracked merchants as soon as it loads them."""
+    events = storm_stream()
+    await produce(kafka_bootstrap, test_settings.topics.reviews, keyed(events))
+    first = DetectorApp(test_settings, CONFIG, registry=registry, http=HttpServer(registry, port=0), serve_http=False)
+    async with TopicReader(kafka_bootstrap, test_settings.topics.incidents, f"r{unique}") as reader, first:
+        await reader.read_until(has_resolved)
+        await wait_until(lambda: gauges_match_checkpoints(db_pool, registry, len(events)), "all checkpointed")
+
+    fresh = metrics.new_registry()
+    second = DetectorApp(test_settings, CONFIG, registry=fresh, http=HttpServer(fresh, port=0), serve_http=False)
+    async with second:
+        await wait_until(lambda: gauges_match_checkpoints(db_pool, fresh, len(events)), "loaded state reported")
+        partitions = [str(r["partition"]) for r in await db_pool.fetch("SELECT partition FROM detector_checkpoints")]
+        merchants = sum(
+            sample(fresh, "stormwatch_detector_tracked_keys", {"partition": p, "kind": "merchant"}) for p in partitions
+        )
+        assert merchants == len({e.merchant_id for e in events})
+        assert (
+            sample(fresh, "stormwatch_reviews_processed_total", {"platform": "trustpilot", "polarity": "negative"}) == 0
+        )
