@@ -15,7 +15,7 @@ from prometheus_client import Counter
 
 from services.simulator.clock import SimClock
 from services.simulator.scenario import Scenario
-from services.simulator.timeline import SimReview, generate_platform_timeline
+from services.simulator.timeline import SimReview, generate_platform_timeline, published_timeline
 
 PLATFORM = "ecwid"
 REVIEWS_PATH = "/api/v3/{store_id}/reviews"
@@ -46,7 +46,8 @@ class EcwidState:
 
 
 def state_at(review: SimReview, now: datetime) -> EcwidState:
-    edited = int(review.id[-3:], 16) % 10 < 3 and review.created_at + EDIT_AFTER <= now
+    # Broken items stay as they are (one dead letter each); some intact ones are edited by their authors.
+    edited = not review.malformed and int(review.id[-3:], 16) % 10 < 3 and review.created_at + EDIT_AFTER <= now
     if not edited:
         return EcwidState(review, review.stars, review.text, review.created_at)
     rating = 5 if review.stars <= 2 else max(1, review.stars - 2)
@@ -70,9 +71,11 @@ class EcwidApi:
         self._on_reviews_request = on_reviews_request
         stores = {m.id: m.ecwid for m in scenario.merchants if m.ecwid is not None}
         self._by_store = {s.store_id: m for m, s in stores.items()}
-        self.timeline = generate_platform_timeline(
+        self._timeline = generate_platform_timeline(
             scenario, PLATFORM, {m: s.baseline_per_hour for m, s in stores.items()}
         )
+        # Ground truth for visible_reviews(): what the poller will publish, under the item ids it will use.
+        self.timeline = published_timeline(self._timeline, lambda r: str(review_id(r)))
         self._by_token = {token_for(scenario, m): m for m in stores}
         self._calls = 0
 
@@ -81,9 +84,9 @@ class EcwidApi:
 
     def visible(self, merchant_id: str, now: datetime) -> list[EcwidState]:
         """Ground truth: every review of the store as shown at `now`."""
-        if merchant_id not in self.timeline.merchant_ids:
+        if merchant_id not in self._timeline.merchant_ids:
             return []
-        return [state_at(r, now) for r in self.timeline.visible(merchant_id, now)]
+        return [state_at(r, now) for r in self._timeline.visible(merchant_id, now)]
 
     def _reply(self, status: int, body: object, headers: dict[str, str] | None = None) -> web.Response:
         self._requests.labels(platform=PLATFORM, status=str(status)).inc()

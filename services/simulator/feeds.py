@@ -16,12 +16,12 @@ from prometheus_client import Counter
 from services.shared.timeutil import format_rfc3339
 from services.simulator.clock import SimClock
 from services.simulator.scenario import Scenario
-from services.simulator.timeline import SimReview, generate_platform_timeline
+from services.simulator.timeline import SimReview, generate_platform_timeline, published_timeline
 
 PLATFORM = "rss"
 RSS_PATH = "/feeds/{slug}.rss"
 ATOM_PATH = "/feeds/{slug}.atom"
-WINDOW = 30  # entries a feed carries: older posts fall off
+WINDOW = 100  # entries a feed carries: older posts fall off
 EDIT_AFTER = timedelta(hours=2)
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _OTHER_TOPICS = ("Ten tips for a tidy kitchen", "Autumn recipes", "Our favourite podcasts this month")
@@ -41,12 +41,16 @@ class Post:
     mentions: bool
 
 
+def _mentions(review: SimReview) -> bool:
+    return int(review.id[:2], 16) % 5 != 0  # one post in five is about something else
+
+
 def post_at(review: SimReview, merchant_name: str, now: datetime) -> Post:
-    mentions = int(review.id[:2], 16) % 5 != 0  # one post in five is about something else
+    mentions = _mentions(review)
     title = f"{merchant_name}: {review.title}" if mentions else _OTHER_TOPICS[int(review.id[2:4], 16) % 3]
     text = f"<p>We ordered from <b>{merchant_name}</b>. {review.text}</p>" if mentions else "<p>Nothing to see.</p>"
     updated = review.created_at
-    if int(review.id[-2:], 16) % 4 == 0 and review.created_at + EDIT_AFTER <= now:
+    if not review.malformed and int(review.id[-2:], 16) % 4 == 0 and review.created_at + EDIT_AFTER <= now:
         text += "<p><i>Update: the shop has since replied and refunded us.</i></p>"
         updated = review.created_at + EDIT_AFTER
     link = f"https://blog.example/{review.merchant_id}/{review.id[:12]}"
@@ -71,9 +75,11 @@ class FeedsApi:
         feeds = {m.id: m.feeds for m in scenario.merchants if m.feeds is not None}
         self._by_slug = {f.slug: m for m, f in feeds.items()}
         self._names = {m.id: m.name for m in scenario.merchants}
-        self.timeline = generate_platform_timeline(
+        self._timeline = generate_platform_timeline(
             scenario, PLATFORM, {m: f.baseline_per_hour for m, f in feeds.items()}
         )
+        # Ground truth for visible_reviews(): the posts that name the merchant, under their feed ids.
+        self.timeline = published_timeline(self._timeline, lambda r: f"urn:sim:post:{r.id}", keep=_mentions)
         self._calls = 0
         self.not_modified = 0  # 304 answers given (what conditional GET saves)
 
@@ -82,9 +88,9 @@ class FeedsApi:
 
     def visible(self, merchant_id: str, now: datetime) -> list[Post]:
         """Ground truth: the posts the feed carries at `now`, newest first."""
-        if merchant_id not in self.timeline.merchant_ids:
+        if merchant_id not in self._timeline.merchant_ids:
             return []
-        newest = list(reversed(self.timeline.visible(merchant_id, now)))[:WINDOW]
+        newest = list(reversed(self._timeline.visible(merchant_id, now)))[:WINDOW]
         return [post_at(r, self._names[merchant_id], now) for r in newest]
 
     async def rss(self, request: web.Request) -> web.Response:

@@ -23,7 +23,7 @@ from prometheus_client import Counter
 from services.simulator.clock import SimClock
 from services.simulator.google_business import ReviewState, state_at
 from services.simulator.scenario import GoogleLocation, Scenario
-from services.simulator.timeline import generate_platform_timeline
+from services.simulator.timeline import SimReview, generate_platform_timeline, published_timeline
 
 PLATFORM = "google_play"
 TOKEN_PATH = "/oauth2/v4/token"  # noqa: S105 - a URL path
@@ -76,9 +76,11 @@ class GooglePlayApi:
         self._monotonic = monotonic
         apps = {m.id: m.google_play for m in scenario.merchants if m.google_play is not None}
         self._by_package = {a.package_name: m for m, a in apps.items()}
-        self.timeline = generate_platform_timeline(
+        self._timeline = generate_platform_timeline(
             scenario, PLATFORM, {m: a.baseline_per_hour for m, a in apps.items()}
         )
+        # Ground truth for visible_reviews(): reviews with text (Play lists no others), under their Play ids.
+        self.timeline = published_timeline(self._timeline, lambda r: f"gp:{r.id}", keep=_has_text)
         self._keys: dict[str, rsa.RSAPrivateKey] = {}  # made on first use: RSA key generation is slow-ish
         self._tokens: dict[str, tuple[str, float]] = {}
         self._calls = 0
@@ -114,9 +116,9 @@ class GooglePlayApi:
 
     def visible(self, merchant_id: str, now: datetime) -> list[ReviewState]:
         """Ground truth: what Play lists at `now`: reviews with text, modified within the last week."""
-        if merchant_id not in self.timeline.merchant_ids:
+        if merchant_id not in self._timeline.merchant_ids:
             return []
-        states = [state_at(r, _BEHAVIOUR, now) for r in self.timeline.visible(merchant_id, now)]
+        states = [_state(r, now) for r in self._timeline.visible(merchant_id, now)]
         return [s for s in states if s.comment is not None and s.updated_at > now - WINDOW]
 
     def _reply(self, status: int, body: object) -> web.Response:
@@ -178,6 +180,18 @@ class GooglePlayApi:
         if offset + size < len(states):
             body["tokenPagination"] = {"nextPageToken": _encode(offset + size, snapshot)}
         return self._reply(200, body)
+
+
+def _state(review: SimReview, now: datetime) -> ReviewState:
+    """Replies and edits as Google Business shows them; broken reviews stay as they are (one dead letter each)."""
+    state = state_at(review, _BEHAVIOUR, now)
+    if review.malformed:
+        return ReviewState(review, review.stars, state.comment, None, review.created_at)
+    return state
+
+
+def _has_text(review: SimReview) -> bool:
+    return state_at(review, _BEHAVIOUR, review.created_at).comment is not None
 
 
 def _seconds(moment: datetime) -> dict[str, Any]:

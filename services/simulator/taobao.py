@@ -16,7 +16,7 @@ from prometheus_client import Counter
 
 from services.simulator.clock import SimClock
 from services.simulator.scenario import Scenario
-from services.simulator.timeline import SimReview, generate_platform_timeline
+from services.simulator.timeline import SimReview, generate_platform_timeline, published_timeline
 
 PLATFORM = "taobao"
 GATEWAY_PATH = "/router/rest"
@@ -65,9 +65,11 @@ class TaobaoApi:
         self._on_reviews_request = on_reviews_request
         shops = {m.id: m.taobao for m in scenario.merchants if m.taobao is not None}
         self._nick = {m: s.seller_nick for m, s in shops.items()}
-        self.timeline = generate_platform_timeline(
+        self._timeline = generate_platform_timeline(
             scenario, PLATFORM, {m: s.baseline_per_hour for m, s in shops.items()}
         )
+        # Ground truth for visible_reviews(): what the poller will publish, under the item ids it will use.
+        self.timeline = published_timeline(self._timeline, lambda r: f"{ident(r)}:{ident(r) + 1}:buyer")
         self._by_key = {}
         for merchant in shops:
             key, secret, session = credentials_for(scenario, merchant)
@@ -134,7 +136,7 @@ class TaobaoApi:
             return self._error(15, "Remote service error", "isv.invalid-parameter:start_date", "only 180 days")
         found = [
             r
-            for r in reversed(self.timeline.visible(merchant, now))  # newest first
+            for r in reversed(self._timeline.visible(merchant, now))  # newest first
             if (start is None or r.created_at >= start) and (end is None or r.created_at <= end)
         ]
         if len(found) > RESULT_CAP:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -61,6 +61,16 @@ class Timeline:
     @property
     def merchant_ids(self) -> tuple[str, ...]:
         return tuple(self._reviews)
+
+
+def published_timeline(
+    timeline: Timeline, item_id: Callable[[SimReview], str], *, keep: Callable[[SimReview], bool] = lambda _r: True
+) -> Timeline:
+    """The same reviews under the item ids a poller publishes them with, without those the platform never lists
+    (ground truth for platforms whose ids are not the simulated review id)."""
+    return Timeline(
+        {m: tuple(replace(r, id=item_id(r)) for r in timeline.all(m) if keep(r)) for m in timeline.merchant_ids}
+    )
 
 
 def generate_timeline(scenario: Scenario) -> Timeline:

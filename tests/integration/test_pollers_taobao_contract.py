@@ -17,7 +17,6 @@ from services.shared.timeutil import format_rfc3339
 from services.simulator.app import SimulatorApp
 from services.simulator.clock import SimClock
 from services.simulator.scenario import Faults, MerchantProfile, Scenario, TaobaoShop, TrustpilotAccount
-from services.simulator.taobao import ident
 from tests.integration.test_pollers_google_business_contract import Rig, poll_until_caught_up, rig_for
 
 ORIGIN = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -78,11 +77,7 @@ def rig(
 
 def truth(sim: SimulatorApp) -> dict[str, datetime]:
     """Well-formed rates visible now: item id (tid:oid:role) -> creation instant."""
-    return {
-        f"{ident(r)}:{ident(r) + 1}:buyer": r.created_at
-        for r in sim.visible_reviews("shop", platform="taobao")
-        if r.malformed is None
-    }
+    return {r.id: r.created_at for r in sim.visible_reviews("shop", platform="taobao") if r.malformed is None}
 
 
 async def test_backfill_then_increments_publish_each_rate_once_in_utc(
