@@ -122,17 +122,7 @@ class DeliveryWorker:
         links = self._links(claimed.incident) if self._links is not None else None
         notification = build_notification(claimed.incident, claimed.receiver, links, claimed.step)
         started = monotonic()
-        failure: StormwatchError | None = None
-        try:
-            async with asyncio.timeout(self._policy.send_timeout_seconds):
-                await notifier.send(notification)
-        except TimeoutError:
-            failure = DeliveryFailed("timeout", retriable=True, reason=Reason.TIMEOUT)
-        except StormwatchError as exc:
-            failure = exc
-        except Exception as exc:  # a notifier bug must not kill the lane: count it, retry later
-            log.exception("notifier raised an unexpected error", receiver=claimed.receiver)
-            failure = DeliveryFailed(f"unexpected {type(exc).__name__}", retriable=True, reason=Reason.OTHER)
+        failure = await self._send(notifier, notification, claimed.receiver)
         self._metrics.send_seconds.labels(notifier.type).observe(monotonic() - started)
         try:
             if failure is None:

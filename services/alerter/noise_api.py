@@ -162,8 +162,9 @@ class NoiseApi:
     # ---- audit and SLA -------------------------------------------------------------------------------------
 
     async def _audit(self, request: web.Request, attached: _Attached) -> web.Response:
-        """Who was notified (receiver), when, by which route and step, with what result, after how many
-        attempts and with what end-to-end latency; filter by incident, receiver or status."""
+        """Who was notified (receiver, and the person or schedule targeted), when, by which route and step, with
+        what result, after how many attempts and with what end-to-end latency, whether a rate cap deferred it and
+        which (group) send carried it; filter by incident, receiver or status."""
         query = request.query
         incident = query.get("incident") or None
         receiver = query.get("receiver") or None
@@ -175,7 +176,8 @@ class NoiseApi:
         async with translated():
             rows = await attached.pool.fetch(
                 """SELECT notification_id, incident_id, version, receiver, step, route, status, attempts,
-                          last_reason, last_error, created_at, next_attempt_at, delivered_at, latency_seconds
+                          last_reason, last_error, created_at, next_attempt_at, delivered_at, latency_seconds,
+                          NULLIF(target, '') AS target, deferred, sent_as
                    FROM notifications
                    WHERE ($1::text IS NULL OR incident_id = $1) AND ($2::text IS NULL OR receiver = $2)
                      AND ($3::text IS NULL OR status = $3)

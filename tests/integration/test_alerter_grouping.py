@@ -3,6 +3,7 @@ message listing them, while the notification log keeps one row per incident stat
 
 from __future__ import annotations
 
+import aiohttp
 import asyncpg
 from prometheus_client import CollectorRegistry
 
@@ -29,7 +30,7 @@ async def test_states_due_together_in_one_group_are_sent_as_one_message(
             [{"name": "team", "type": "webhook", "url": hook.url}],
             route={"receivers": ["team"], "group_by": ["merchant"], "group_wait": "2s", "group_interval": "2s"},
         )
-        async with running_alerter(test_settings, config, registry):
+        async with running_alerter(test_settings, config, registry) as running:
             acme = [make_incident(f"group-{n}", 1, "open") for n in range(3)]
             globex = make_incident("group-globex", 1, "open", merchant="globex")
             await produce_incidents(test_settings.require_kafka(), test_settings.topics.incidents, [*acme, globex])
@@ -48,6 +49,13 @@ async def test_states_due_together_in_one_group_are_sent_as_one_message(
             assert [r["status"] for r in rows] == ["delivered"] * 3
             assert {r["sent_as"] for r in rows} == {grouped["notification_id"]}
             assert metric(registry, "stormwatch_notifications_total", notifier="webhook", outcome="delivered") == 4
+            async with aiohttp.ClientSession() as client:
+                audit_url = f"{running.http.url}/api/v1/notifications"
+                async with client.get(audit_url, headers={"Authorization": "Bearer test-token"}) as answer:
+                    audit = (await answer.json())["notifications"]
+            sent_as = {n["incident_id"]: n["sent_as"] for n in audit}
+            assert {sent_as[i.incident_id] for i in acme} == {grouped["notification_id"]}
+            assert sent_as[globex.incident_id] == by_merchant["globex"]["notification_id"]
 
             late = make_incident("group-late", 1, "open")
             await produce_incidents(test_settings.require_kafka(), test_settings.topics.incidents, [late])
