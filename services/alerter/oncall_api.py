@@ -55,7 +55,10 @@ class OnCallApi:
                 at = parse_rfc3339(raw)
             except ValueError:
                 return _error(400, "bad_request", "at: expected an RFC 3339 timestamp")
-        current = on_call(schedule, at)
+        try:
+            current = on_call(schedule, at)
+        except OverflowError:  # within a day of year 1 or 9999, the schedule's local time does not exist
+            return _error(400, "bad_request", "at: outside the range a schedule can answer for")
         person = None if current.person is None else self._people[current.person]
         return json_response(
             {

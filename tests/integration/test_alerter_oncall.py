@@ -93,8 +93,8 @@ async def test_escalation_rows_record_the_person_the_schedule_put_on_call(db_poo
 
 async def test_oncall_api_says_who_is_on_call_at_a_time(test_settings: Settings, registry: CollectorRegistry) -> None:
     """GET /api/v1/schedules/primary/oncall?at=... names the person, their receivers and the layer; an unknown
-    schedule is 404, a bad `at` 400, no token 401."""
-    config = _config()
+    schedule is 404, a bad or unanswerable `at` 400, no token 401."""
+    config = _config(schedules=[PRIMARY, {**PRIMARY, "name": "kiritimati", "time_zone": "Pacific/Kiritimati"}])
     async with running_alerter(test_settings, config, registry) as running, aiohttp.ClientSession() as client:
         url = f"{running.http.url}/api/v1/schedules/primary/oncall"
         async with client.get(url, params={"at": "2026-01-02T12:00:00Z"}, headers=AUTH) as answer:
@@ -112,6 +112,10 @@ async def test_oncall_api_says_who_is_on_call_at_a_time(test_settings: Settings,
         async with client.get(url, headers=AUTH) as answer:
             assert answer.status == 200 and (await answer.json())["person"] in {"ana", "bo"}
         async with client.get(url, params={"at": "yesterday"}, headers=AUTH) as answer:
+            assert answer.status == 400
+        # UTC+14 local time of the last second of year 9999 does not exist: a 400, not a 500.
+        far = f"{running.http.url}/api/v1/schedules/kiritimati/oncall"
+        async with client.get(far, params={"at": "9999-12-31T23:59:59Z"}, headers=AUTH) as answer:
             assert answer.status == 400
         async with client.get(f"{running.http.url}/api/v1/schedules/nope/oncall", headers=AUTH) as answer:
             assert answer.status == 404
