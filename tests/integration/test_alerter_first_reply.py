@@ -60,6 +60,8 @@ async def test_first_reply_is_stored_once_observed_once_and_reported_by_the_sla_
             assert row is not None and row["first_reply_seconds"] == 18000.0
             assert row["first_reply_at"].isoformat() == "2026-03-01T11:00:00+00:00"
             name = "stormwatch_time_to_first_reply_seconds_count"
+            # Observed just after the intake's transaction commits.
+            await wait_until(lambda: metric(registry, name, platform="trustpilot") >= 1, "the reply is observed")
             assert metric(registry, name, platform="trustpilot") == 1
 
             async with aiohttp.ClientSession() as client:
