@@ -185,3 +185,15 @@ async def test_slow_answers_time_out_and_are_retried(registry: CollectorRegistry
         assert sorted(e.item_id for e in r.events()) == sorted(truth(sim))
         labels = {"platform": "taobao", "reason": "timeout"}
         assert (registry.get_sample_value("stormwatch_poll_errors_total", labels) or 0) > 0
+
+
+async def test_a_mark_older_than_180_days_is_clamped_to_the_horizon(
+    registry: CollectorRegistry, http: aiohttp.ClientSession
+) -> None:
+    """TOP refuses start dates past 180 days: a stale stored mark starts the window at the horizon instead."""
+    async with SimulatorApp(scenario(), registry=registry, clock=SimClock.manual(ORIGIN)) as sim:
+        r = rig(sim, http, registry)
+        r.cursors.stored = {"since": "2024-01-01T00:00:00Z", "ids_at_since": []}
+        await poll_until_caught_up(r)
+        assert r.poller.consecutive_failures == 0
+        assert sorted(e.item_id for e in r.events()) == sorted(truth(sim))
