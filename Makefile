@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 SYSTEM_PACKAGES = prometheus prometheus-alertmanager docker-compose chromium openssl
 
 .DEFAULT_GOAL := help
-.PHONY: help dev run test test-unit lint format system-deps check-deploy bench clean
+.PHONY: help dev run test test-unit lint format system-deps check-deploy bench fuzz clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ check-deploy: system-deps  ## validate deploy/ and docker-compose.yml: promtool,
 	promtool test rules deploy/prometheus/tests/*.yml
 	amtool check-config deploy/alertmanager/alertmanager.yml
 	docker-compose --env-file .env.example config --quiet
+
+fuzz: $(BIN)/stormwatch  ## fuzzers + security properties 50x longer than CI (STORMWATCH_FUZZ_EXAMPLES=N; ~1 h)
+	STORMWATCH_FUZZ_EXAMPLES=$${STORMWATCH_FUZZ_EXAMPLES:-50} $(BIN)/pytest -q --timeout=0 tests/fuzz tests/security
 
 bench: $(BIN)/stormwatch  ## run the benchmarks in bench/ (minutes; figures go to BENCHMARKS.md)
 	$(BIN)/python -m bench
