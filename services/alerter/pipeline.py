@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from services.alerter.routing import route
@@ -45,6 +45,8 @@ class Facts(Protocol):
     """What stages may look up besides the incident: backed by the notification log's transaction in the store,
     by fixed values in unit tests."""
 
+    async def now(self) -> datetime: ...
+
     async def active_silences(self) -> Sequence[Silence]: ...
 
     async def open_incidents(self, merchant_id: str, exclude: str) -> Sequence[OpenIncident]: ...
@@ -60,6 +62,9 @@ class Facts(Protocol):
 
 class NoFacts:
     """Nothing silenced, nothing else open, nothing sent before: the facts of a fresh system."""
+
+    async def now(self) -> datetime:
+        return datetime.now(UTC)
 
     async def active_silences(self) -> Sequence[Silence]:
         return ()

@@ -276,14 +276,14 @@ class RateCapStage:
 
     name = "rate_cap"
 
-    def __init__(self, caps: Mapping[str, int], clock: Clock | None = None) -> None:
+    def __init__(self, caps: Mapping[str, int]) -> None:
         self._caps = dict(caps)
-        self._clock = clock or WallClock()
 
     async def __call__(self, context: IntakeContext, plan: Plan) -> Plan:
         if not self._caps or context.incident.status == "resolved":
             return plan
-        now = self._clock.now()
+        # The log's clock (the database's), the one its due times are written with.
+        now = await context.facts.now()
         out = []
         # What this plan already put in each window (not in the log yet).
         planned_here: dict[tuple[str, datetime], int] = {}
@@ -330,7 +330,7 @@ def rate_caps(config: Config) -> dict[str, int]:
 
 
 def full_pipeline(config: Config, clock: Clock | None = None) -> Pipeline:
-    """The alerter's pipeline, in Alertmanager's stage order; `clock` places schedules and rate windows."""
+    """The alerter's pipeline, in Alertmanager's stage order; `clock` says who a schedule puts on call when."""
     return Pipeline(
         [
             RouteStage(config.route),
@@ -341,7 +341,7 @@ def full_pipeline(config: Config, clock: Clock | None = None) -> Pipeline:
             GroupStage(),
             PendingStage(),
             RepeatStage(),
-            RateCapStage(rate_caps(config), clock),
+            RateCapStage(rate_caps(config)),
         ]
     )
 

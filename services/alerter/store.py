@@ -406,6 +406,11 @@ class DbFacts:
     def __init__(self, connection: asyncpg.pool.PoolConnectionProxy | asyncpg.Pool) -> None:
         self._connection = connection
 
+    async def now(self) -> datetime:
+        """The transaction's time: what `now()` in the log's INSERTs says."""
+        moment: datetime = await self._connection.fetchval("SELECT now()")
+        return moment
+
     async def active_silences(self) -> Sequence[Silence]:
         rows = await self._connection.fetch(
             """SELECT silence_id, matchers, owner, reason, ends_at FROM silences

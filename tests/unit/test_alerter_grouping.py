@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from services.alerter.delivery import _sends
 from services.alerter.pipeline import IntakeContext, OpenIncident, Silence
@@ -34,11 +34,14 @@ SPIKE = IncidentEvent(
 
 
 class SimulatedLog:
-    """The facts the grouping stage reads, from rows (group, receiver, due second) at the clock's second `now`."""
+    """The facts the grouping stage reads, from rows (group, receiver, due second) at the clock's second `at`."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, float]] = []
-        self.now = 0.0
+        self.at = 0.0
+
+    async def now(self) -> datetime:
+        return datetime(2026, 3, 1, 10, tzinfo=UTC) + timedelta(seconds=self.at)
 
     async def active_silences(self) -> Sequence[Silence]:
         return ()
@@ -50,12 +53,12 @@ class SimulatedLog:
         return 0
 
     async def group_age(self, group_key: str, receiver: str) -> float | None:
-        past = [due for key, name, due in self.rows if (key, name) == (group_key, receiver) and due <= self.now]
-        return None if not past else self.now - max(past)
+        past = [due for key, name, due in self.rows if (key, name) == (group_key, receiver) and due <= self.at]
+        return None if not past else self.at - max(past)
 
     async def group_pending_in(self, group_key: str, receiver: str) -> float | None:
-        later = [due for key, name, due in self.rows if (key, name) == (group_key, receiver) and due > self.now]
-        return None if not later else min(later) - self.now
+        later = [due for key, name, due in self.rows if (key, name) == (group_key, receiver) and due > self.at]
+        return None if not later else min(later) - self.at
 
     async def paged_before(self, incident_id: str, receiver: str) -> bool:
         return True
@@ -79,7 +82,7 @@ async def test_timeline_group_wait_then_group_interval_ticks_with_late_states_jo
     arrivals.append((400, "E", "acme"))
     due_of: dict[str, float] = {}
     for at, name, merchant in arrivals:
-        log.now = float(at)
+        log.at = float(at)
         incident = dataclasses.replace(SPIKE, incident_id=name.lower() * 32, merchant_id=merchant)
         (planned,) = await pipeline.plan(IntakeContext(incident, "triggered", None, log))
         due_of[name] = at + planned.delay_seconds

@@ -54,6 +54,9 @@ class FakeFacts:
         self.ages = dict(ages or {})
         self.paged = paged
 
+    async def now(self) -> datetime:
+        return NOW
+
     async def active_silences(self) -> Sequence[Silence]:
         return self.silences
 
