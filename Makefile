@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 SYSTEM_PACKAGES = prometheus prometheus-alertmanager docker-compose chromium openssl
 
 .DEFAULT_GOAL := help
-.PHONY: help dev run test test-unit lint format system-deps check-deploy bench fuzz clean
+.PHONY: help dev run test test-unit lint format system-deps check-deploy bench fuzz chaos clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,14 @@ test: $(BIN)/stormwatch system-deps  ## run the whole test suite (unit, integrat
 
 test-unit: $(BIN)/stormwatch  ## only the unit tests (no I/O, seconds)
 	$(BIN)/pytest -q tests/unit
+
+chaos: $(BIN)/stormwatch  ## long chaos run: 200,000 events, 10 min of faults, 3 min broker outage (counts: .stormwatch/chaos-counts.json)
+	mkdir -p .stormwatch
+	STORMWATCH_CHAOS_EVENTS=$${STORMWATCH_CHAOS_EVENTS:-200000} \
+	STORMWATCH_CHAOS_SECONDS=$${STORMWATCH_CHAOS_SECONDS:-600} \
+	STORMWATCH_CHAOS_OUTAGE_SECONDS=$${STORMWATCH_CHAOS_OUTAGE_SECONDS:-180} \
+	STORMWATCH_CHAOS_REPORT=$${STORMWATCH_CHAOS_REPORT:-.stormwatch/chaos-counts.json} \
+	$(BIN)/pytest -q -s --timeout=0 tests/chaos
 
 check-deploy: system-deps  ## validate deploy/ and docker-compose.yml: promtool, amtool, docker-compose config
 	promtool check config deploy/prometheus/prometheus.yml

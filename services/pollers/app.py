@@ -58,6 +58,7 @@ class PollerApp(Lifecycle):
         self._serve_http = serve_http
         self._metrics = PollerMetrics.create(registry)
         self._pool: asyncpg.Pool | None = None
+        self._producer: EventProducer | None = None
         self._pollers: list[SourcePoller] = []
         self._poll_tasks: list[asyncio.Task[Any]] = []
         self._started_at = 0.0
@@ -98,6 +99,7 @@ class PollerApp(Lifecycle):
         )
         await producer.start()
         stack.push_async_callback(producer.stop)
+        self._producer = producer
         session = aiohttp.ClientSession()
         stack.push_async_callback(session.close)
 
@@ -159,6 +161,11 @@ class PollerApp(Lifecycle):
         ok, detail = await db.database_ready(self._pool)
         if not ok:
             return False, detail
+        # Polling without being able to publish is not working: say so at once, not when the last poll is stale.
+        if self._producer is not None:
+            ok, detail = self._producer.health()
+            if not ok:
+                return False, detail
         now = time.monotonic()
         stale = [p.source.id for p in self._pollers if not _recent(p, now, self._started_at)]
         if stale:

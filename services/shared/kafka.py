@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,9 @@ from services.shared.errors import Reason, TransientError
 from services.shared.logging import get_logger
 
 log = get_logger("stormwatch.kafka")
+
+# A batch not acknowledged after this long on a healthy broker means the broker is away (see EventProducer.health).
+PUBLISH_STUCK_SECONDS = 5.0
 
 PartitionsCallback = Callable[[Sequence[TopicPartition]], Awaitable[None]]
 
@@ -74,6 +78,9 @@ class EventProducer:
             request_timeout_ms=settings.request_timeout_ms,
         )
         self._started = False
+        # For readiness: when each batch still waiting for its acks began, and why the last batch failed (if so).
+        self._waiting: dict[object, float] = {}
+        self._last_failure: str | None = None
 
     async def start(self) -> None:
         try:
@@ -82,6 +89,17 @@ class EventProducer:
             await self._producer.stop()
             raise translate(exc) from exc
         self._started = True
+
+    def health(self, stuck_after_seconds: float = PUBLISH_STUCK_SECONDS) -> tuple[bool, str]:
+        """Unhealthy while the last batch failed, or while a batch has waited for acks longer than the bound.
+
+        With the broker away a send blocks for the whole request timeout before it fails; readiness must not wait
+        that long to say so (the chaos suite's broker outage found /readyz answering 200 meanwhile)."""
+        if self._waiting and time.monotonic() - min(self._waiting.values()) > stuck_after_seconds:
+            return False, f"kafka: a batch has waited for acks over {stuck_after_seconds:g}s"
+        if self._last_failure is not None:
+            return False, f"kafka: the last batch failed ({self._last_failure})"
+        return True, "ok"
 
     async def stop(self) -> None:
         if self._started:
@@ -92,11 +110,17 @@ class EventProducer:
         """Send (key, value) records and wait for all acks; raises TransientError when any send fails."""
         if not records:
             return
+        token = object()
+        self._waiting[token] = time.monotonic()
         try:
             futures = [await self._producer.send(topic, value=value, key=key) for key, value in records]
             await asyncio.gather(*futures)
         except KafkaError as exc:
+            self._last_failure = type(exc).__name__
             raise translate(exc) from exc
+        finally:
+            del self._waiting[token]
+        self._last_failure = None
 
     async def send(self, topic: str, value: bytes, key: bytes | None = None) -> None:
         await self.send_batch(topic, [(key, value)])

