@@ -103,6 +103,9 @@ class SourcePoller:
         self._cursor_loaded = False
         self.last_success: float | None = None  # monotonic time of the last successful poll
         self.consecutive_failures = 0
+        # Failed polls in a row because Kafka would not take the page (the platform answered fine).
+        self.publish_failures = 0
+        self._publish_failed = False
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -125,6 +128,11 @@ class SourcePoller:
         except _Stopping:
             raise
         except StormwatchError as exc:
+            if self._publish_failed:
+                # The broker, not the platform, failed: back off, but leave the platform's circuit alone. Opening it
+                # held the catch-up back for a whole cooldown after the broker returned (chaos suite, broker outage).
+                self.publish_failures += 1
+                return self._failure_backoff.delay(self.publish_failures)
             self.consecutive_failures += 1
             retry_after = exc.retry_after if isinstance(exc, PlatformError) else None
             return self._after_failure(self._failure_backoff.delay(self.consecutive_failures, retry_after))
@@ -132,6 +140,7 @@ class SourcePoller:
             self.consecutive_failures += 1
             return self._after_failure(self._failure_backoff.delay(self.consecutive_failures))
         self.consecutive_failures = 0
+        self.publish_failures = 0
         if stats.more:
             return 0.0
         return self.source.poll_interval_seconds * self._rng.uniform(0.9, 1.1)
@@ -153,6 +162,7 @@ class SourcePoller:
     async def poll_once(self) -> PollStats:
         """One poll: pages until caught up (or the page budget is spent). Logs one line, whatever happens."""
         stats = PollStats()
+        self._publish_failed = False
         async with self._semaphore:
             started = self._monotonic()
             outcome, error = "cancelled", None
@@ -231,7 +241,11 @@ class SourcePoller:
         seen.update(rejected)
         if events:
             records = [(self._key, codec.encode_review(event)) for event in events]
-            await self._producer.send_batch(self._topic, records)
+            try:
+                await self._producer.send_batch(self._topic, records)
+            except StormwatchError:
+                self._publish_failed = True
+                raise
             self._metrics.published.labels(platform=self._platform).inc(len(records))
             stats.published += len(records)
         if self._fingerprints is not None and seen:
