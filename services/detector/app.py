@@ -73,7 +73,11 @@ class _Partition:
 
     engine: DetectionEngine
     next_offset: int
-    checkpoint: dict[str, Any]
+    checkpoint: dict[str, Any]  # the whole committed state, kept current merchant by merchant (a retry restores it)
+    merchant_bytes: dict[str, int]  # each merchant's checkpointed state size, for the state-size gauge
+    # The next checkpoint writes every merchant, dropping the stored rows first: the state was discarded, or it was
+    # stored whole in the checkpoint row (as before merchant rows existed).
+    rewrite: bool = False
     deadlettered_upto: int = -1  # so a retried batch does not dead-letter the same record twice
 
 
@@ -188,21 +192,26 @@ class DetectorApp(Lifecycle):
             checkpoint = await load_checkpoint(connection, group=self._group, topic=tp.topic, partition=tp.partition)
         engine = engine_for(self._config, classifier=self._text)
         next_offset = 0
+        rewrite = False
         if checkpoint is not None:
             next_offset = checkpoint.next_offset
+            rewrite = checkpoint.whole_in_row
             try:
                 engine = engine_for(self._config, checkpoint.state, classifier=self._text)
             except StateMismatch as exc:
                 # Another bucket size makes the old baseline meaningless: learn afresh from here on.
                 log.warning("detector state discarded", partition=tp.partition, reason=str(exc))
+                rewrite = True
         snapshot = engine.snapshot()
-        self._partitions[tp] = _Partition(
+        partition = self._partitions[tp] = _Partition(
             engine=engine,
             next_offset=next_offset,
             checkpoint=snapshot,
+            merchant_bytes={key: len(orjson.dumps(value)) for key, value in snapshot["merchants"].items()},
+            rewrite=rewrite,
         )
         # The state taken over on a rebalance is visible at once, not only after this replica's first batch.
-        self._metrics.report_state(tp.partition, engine.state, len(orjson.dumps(snapshot)))
+        self._metrics.report_state(tp.partition, engine.state, _state_bytes(partition))
         self._seek(tp, next_offset)
         log.info("partition assigned", topic=tp.topic, partition=tp.partition, next_offset=next_offset)
 
@@ -291,20 +300,36 @@ class DetectorApp(Lifecycle):
                     [(i.incident_id.encode(), codec.encode_incident(i)) for i in incidents],
                 )
                 await insert_incidents(connection, incidents)
-            snapshot = partition.engine.snapshot()
-            state_bytes = await save_checkpoint(
+            # Only the merchants this batch touched are written (with the header and the offset, in this
+            # transaction): a checkpoint costs what the batch changed, not the size of the partition's state.
+            if partition.rewrite:
+                snapshot = partition.engine.snapshot()
+                partition.engine.take_touched()
+                changed = snapshot["merchants"]
+            else:
+                changed = partition.engine.take_touched()
+            encoded = {merchant_id: orjson.dumps(state) for merchant_id, state in changed.items()}
+            await save_checkpoint(
                 connection,
                 group=self._group,
                 topic=tp.topic,
                 partition=tp.partition,
                 previous_offset=partition.next_offset,
                 next_offset=next_offset,
-                state=snapshot,
+                state=partition.engine.state.header(),
+                merchants=encoded,
+                replace_merchants=partition.rewrite,
             )
 
         partition.next_offset = next_offset
-        partition.checkpoint = snapshot
-        self._metrics.report_state(tp.partition, partition.engine.state, state_bytes)
+        if partition.rewrite:
+            partition.checkpoint = snapshot
+            partition.merchant_bytes = {}
+            partition.rewrite = False
+        else:
+            partition.checkpoint["merchants"].update(changed)
+        partition.merchant_bytes.update((merchant_id, len(data)) for merchant_id, data in encoded.items())
+        self._metrics.report_state(tp.partition, partition.engine.state, _state_bytes(partition))
         # Counted only now that the batch is committed: a retried batch recounts from the restored engine.
         for platform, how in partition.engine.drain_recoveries():
             self._metrics.recoveries.labels(platform=platform, how=how).inc()
@@ -405,6 +430,11 @@ class DetectorApp(Lifecycle):
             return False
         # Starting or stopped on purpose: nothing is stuck.
         return not self.started or monotonic() - self._beat < _LIVENESS_SECONDS
+
+
+def _state_bytes(partition: _Partition) -> int:
+    """The bytes of the partition's checkpointed state: its header and every merchant's state."""
+    return len(orjson.dumps(partition.engine.state.header())) + sum(partition.merchant_bytes.values())
 
 
 def _log_incident(incident: IncidentEvent) -> None:

@@ -40,6 +40,8 @@ class DetectionEngine:
         # Recoveries (reply, resolution, raised rating after a deadline timer) since the last drain: the service
         # counts them once the batch that caused them is committed.
         self._recoveries: list[tuple[str, Recovery]] = []
+        # Merchants whose state changed since the last `take_touched`: what the next checkpoint must write.
+        self._touched: set[str] = set()
 
     @classmethod
     def restore(
@@ -64,7 +66,16 @@ class DetectionEngine:
 
     def process(self, review: ScoredReview) -> list[IncidentEvent]:
         """Stages 2 and 3: the rules, then the incident lifecycle. Feed events in log (offset) order."""
+        self._touched.add(review.event.merchant_id)
         return self._detector(review.event.merchant_id).process(review, self._recoveries)
+
+    def take_touched(self) -> dict[str, dict[str, Any]]:
+        """The state (JSON-able) of every merchant processed since the last call; a merchant's state only changes
+        when one of its own events is processed, so these and the header are all a checkpoint must write."""
+        merchants = self.state.merchants
+        touched = {merchant_id: merchants[merchant_id].to_dict() for merchant_id in self._touched}
+        self._touched = set()
+        return touched
 
     def drain_recoveries(self) -> list[tuple[str, Recovery]]:
         """(platform, how) of every recovery since the last call."""

@@ -97,6 +97,10 @@ class PartitionState:
             "merchants": {merchant_id: state.to_dict() for merchant_id, state in sorted(self.merchants.items())},
         }
 
+    def header(self) -> dict[str, Any]:
+        """`to_dict` without the merchants (checkpointed one row per merchant beside it)."""
+        return {"format": STATE_FORMAT, "bucket_seconds": self.bucket_seconds, "merchants": {}}
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], bucket_seconds: int) -> PartitionState:
         if data.get("format") != STATE_FORMAT:

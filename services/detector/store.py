@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,22 @@ WHERE detector_checkpoints.next_offset = $6
 RETURNING next_offset
 """
 
+# The merchants a batch touched, beside the checkpoint row (same transaction). `$4`/`$5`: merchant ids and states.
+_SAVE_MERCHANTS = """
+INSERT INTO detector_merchant_state (consumer_group, topic, partition, merchant_id, state)
+SELECT $1, $2, $3, merchant.id, merchant.state::jsonb FROM unnest($4::text[], $5::text[]) AS merchant(id, state)
+ON CONFLICT (consumer_group, topic, partition, merchant_id) DO UPDATE SET state = EXCLUDED.state
+"""
+
+_CLEAR_MERCHANTS = """
+DELETE FROM detector_merchant_state WHERE consumer_group = $1 AND topic = $2 AND partition = $3
+"""
+
+_LOAD_MERCHANTS = """
+SELECT merchant_id, state::text AS state FROM detector_merchant_state
+WHERE consumer_group = $1 AND topic = $2 AND partition = $3
+"""
+
 _LOAD_CHECKPOINT = """
 SELECT next_offset, state::text AS state FROM detector_checkpoints
 WHERE consumer_group = $1 AND topic = $2 AND partition = $3
@@ -60,7 +76,8 @@ class CheckpointConflict(Exception):
 @dataclass(frozen=True)
 class Checkpoint:
     next_offset: int
-    state: dict[str, Any]
+    state: dict[str, Any]  # the whole state: the row's header (and merchants, if written whole) + merchant rows
+    whole_in_row: bool = False  # the merchants were in the checkpoint row (written before merchant rows existed)
 
 
 async def insert_reviews(connection: Connection, reviews: Sequence[ScoredReview]) -> set[str]:
@@ -115,23 +132,47 @@ async def save_checkpoint(
     previous_offset: int,
     next_offset: int,
     state: dict[str, Any],
+    merchants: Mapping[str, bytes] | None = None,
+    replace_merchants: bool = False,
 ) -> int:
     """Move the checkpoint from `previous_offset` to `next_offset`; raises CheckpointConflict if it was elsewhere.
-    Returns the size of the stored state in bytes (the state-size metric)."""
+
+    `state` goes into the checkpoint row (the header, or a whole state); `merchants` (merchant id -> its state as
+    JSON) are upserted beside it, after every stored merchant row was dropped when `replace_merchants`. Call it
+    inside the batch's transaction. Returns the bytes written (the row's state and the merchant states).
+    """
     encoded = orjson.dumps(state)
     moved = await connection.fetchval(
         _SAVE_CHECKPOINT, group, topic, partition, next_offset, encoded.decode(), previous_offset
     )
     if moved is None:
         raise CheckpointConflict(f"{topic}[{partition}] checkpoint is no longer at offset {previous_offset}")
-    return len(encoded)
+    if replace_merchants:
+        await connection.execute(_CLEAR_MERCHANTS, group, topic, partition)
+    written = len(encoded)
+    if merchants:
+        await connection.execute(
+            _SAVE_MERCHANTS,
+            group,
+            topic,
+            partition,
+            [_clean(merchant_id) for merchant_id in merchants],
+            [data.decode() for data in merchants.values()],
+        )
+        written += sum(len(data) for data in merchants.values())
+    return written
 
 
 async def load_checkpoint(connection: Connection, *, group: str, topic: str, partition: int) -> Checkpoint | None:
+    """The partition's checkpoint with its whole state: the row's state, completed by the merchant rows."""
     row = await connection.fetchrow(_LOAD_CHECKPOINT, group, topic, partition)
     if row is None:
         return None
-    return Checkpoint(next_offset=row["next_offset"], state=orjson.loads(row["state"]))
+    state = orjson.loads(row["state"])
+    stored = await connection.fetch(_LOAD_MERCHANTS, group, topic, partition)
+    in_row = state.get("merchants") or {}
+    state["merchants"] = {**in_row, **{r["merchant_id"]: orjson.loads(r["state"]) for r in stored}}
+    return Checkpoint(next_offset=row["next_offset"], state=state, whole_in_row=bool(in_row))
 
 
 def _clean(text: str) -> str:

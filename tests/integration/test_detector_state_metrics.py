@@ -28,10 +28,14 @@ async def gauges_match_checkpoints(pool: asyncpg.Pool, registry: CollectorRegist
     """Whether every stored checkpoint has consumed the whole stream and its size is what the gauge says."""
     rows = await pool.fetch("SELECT partition, next_offset, state::text AS state FROM detector_checkpoints")
     consumed = sum(row["next_offset"] for row in rows)  # offsets start at 0 in every partition
+    # A partition's state is its checkpoint row (the header) and one row per merchant beside it.
+    merchant_rows = await pool.fetch("SELECT partition, state::text AS state FROM detector_merchant_state")
+    stored = {row["partition"]: len(orjson.dumps(orjson.loads(row["state"]))) for row in rows}
+    for row in merchant_rows:
+        stored[row["partition"]] += len(orjson.dumps(orjson.loads(row["state"])))
     return consumed == records and all(
-        sample(registry, "stormwatch_detector_state_bytes", {"partition": str(row["partition"])})
-        == len(orjson.dumps(orjson.loads(row["state"])))
-        for row in rows
+        sample(registry, "stormwatch_detector_state_bytes", {"partition": str(partition)}) == size
+        for partition, size in stored.items()
     )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import orjson
 import pytest
 
 from services.detector.engine import DetectionEngine
@@ -59,3 +60,48 @@ async def test_checkpoint_round_trips_exactly_and_is_fenced(db_pool: asyncpg.Poo
             )
         loaded = await load_checkpoint(connection, group="g", topic="t", partition=0)
         assert loaded is not None and loaded.next_offset == 250
+
+
+async def test_merchant_rows_complete_the_checkpoint_and_a_rewrite_replaces_them(db_pool: asyncpg.Pool) -> None:
+    """A checkpoint stores the header in its row and upserts only the merchants it is given; loading merges them
+    into the whole state. A rewrite drops merchant rows it does not repeat, and a state stored whole in the row
+    (as before merchant rows) loads whole and is flagged so the next checkpoint rewrites it."""
+    engine = DetectionEngine(DetectionConfig())
+    engine.run(bucketed([(2, 8)] * 4, start=T0, merchant_id="m1"))
+    engine.run(bucketed([(1, 5)] * 4, start=T0, merchant_id="m2"))
+    header = engine.state.header()
+    first = engine.take_touched()
+
+    def encoded(states: dict[str, dict[str, object]]) -> dict[str, bytes]:
+        return {key: orjson.dumps(value) for key, value in states.items()}
+
+    async with db_pool.acquire() as connection:
+        written = await save_checkpoint(
+            connection, group="g", topic="t", partition=1, previous_offset=0, next_offset=8,
+            state=header, merchants=encoded(first),
+        )  # fmt: skip
+        assert written == len(orjson.dumps(header)) + sum(len(v) for v in encoded(first).values())
+        engine.run(bucketed([(3, 8)], start=T0 + timedelta(hours=2), merchant_id="m2"))
+        second = engine.take_touched()
+        assert set(second) == {"m2"}
+        await save_checkpoint(
+            connection, group="g", topic="t", partition=1, previous_offset=8, next_offset=9,
+            state=header, merchants=encoded(second),
+        )  # fmt: skip
+        loaded = await load_checkpoint(connection, group="g", topic="t", partition=1)
+        assert loaded is not None and not loaded.whole_in_row
+        assert loaded.state == engine.snapshot()
+
+        await save_checkpoint(
+            connection, group="g", topic="t", partition=1, previous_offset=9, next_offset=10,
+            state=header, merchants=encoded({"m2": second["m2"]}), replace_merchants=True,
+        )  # fmt: skip
+        loaded = await load_checkpoint(connection, group="g", topic="t", partition=1)
+        assert loaded is not None and set(loaded.state["merchants"]) == {"m2"}
+
+        whole = engine.snapshot()
+        await save_checkpoint(
+            connection, group="g", topic="t", partition=2, previous_offset=0, next_offset=5, state=whole
+        )
+        loaded = await load_checkpoint(connection, group="g", topic="t", partition=2)
+        assert loaded is not None and loaded.whole_in_row and loaded.state == whole

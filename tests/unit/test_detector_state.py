@@ -82,3 +82,21 @@ def test_incompatible_snapshot_is_rejected() -> None:
         DetectionEngine.restore(DetectionConfig(bucket_seconds=600), snapshot)
     with pytest.raises(StateMismatch, match="format"):
         DetectionEngine.restore(CONFIG, {**snapshot, "format": 99})
+
+
+def test_touched_merchants_are_those_processed_since_the_last_checkpoint() -> None:
+    """`take_touched` hands out the state of exactly the merchants processed since the previous call (what a
+    checkpoint writes), and header plus those states, merged over the last checkpoint, is the whole snapshot."""
+    engine = DetectionEngine(CONFIG)
+    events = STREAM
+    half = len(events) // 2
+    engine.run(events[:half])
+    first = engine.take_touched()
+    assert set(first) == {e.merchant_id for e in events[:half]}
+    assert engine.take_touched() == {}
+    only_m2 = [e for e in events[half:] if e.merchant_id == "m2"]
+    engine.run(only_m2)
+    second = engine.take_touched()
+    assert set(second) == {"m2"}
+    merged = {**engine.state.header(), "merchants": {**first, **second}}
+    assert merged == engine.snapshot()
