@@ -28,25 +28,34 @@ from services.pollers.fingerprints import MemoryFingerprints
 from services.pollers.metrics import PollerMetrics
 from services.pollers.poll_loop import SourcePoller
 from services.pollers.ratelimit import TokenBucket
-from services.shared.config import SourceConfig
+from services.shared.config import SourceConfig, parse_config
 from services.shared.logging import configure_logging
-from services.shared.settings import Secret
 from services.shared.timeutil import ManualClock
 from services.simulator.app import SimulatorApp
 from services.simulator.clock import SimClock
 from services.simulator.scenario import (
+    AppStoreApp,
     EbaySeller,
+    EcwidStore,
     EtsyShop,
+    FacebookPage,
     Faults,
     GoogleLocation,
     MerchantProfile,
+    NewsFeed,
+    PlayApp,
     Scenario,
+    TaobaoShop,
     TrustpilotAccount,
+    XAccount,
     YelpBusiness,
 )
+from services.simulator.sources import simulated_sources
 
 ORIGIN = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-PLATFORMS = 5  # Trustpilot, Google Business Profile, Etsy, eBay, Yelp: one source each per merchant
+# Every polled platform, one source each per merchant: Trustpilot, Google Business Profile, Etsy, eBay, Yelp,
+# Facebook, X, Taobao, Ecwid, Google Play, App Store, RSS/Atom.
+PLATFORMS = 12
 
 
 class _CountingProducer:
@@ -78,23 +87,31 @@ class _DeadLetters:
         self.count += 1
 
 
-def _scenario(merchants: int, hours: float) -> Scenario:
-    profiles = tuple(
-        MerchantProfile(
-            f"m{i}",
-            f"M{i}",
-            "UTC",
-            TrustpilotAccount(f"bu-m{i}"),
-            baseline_per_hour=6,
-            google=GoogleLocation(str(1000 + i), str(5000 + i), baseline_per_hour=6),
-            etsy=EtsyShop(str(9000 + i), baseline_per_hour=6),
-            ebay=EbaySeller(f"seller{i}", baseline_per_hour=6),
-            yelp=YelpBusiness(f"biz-{i}", baseline_per_hour=6),
-        )
-        for i in range(merchants)
+def _merchant(i: int) -> MerchantProfile:
+    """Merchant i on every platform, about 6 reviews an hour on each review platform."""
+    return MerchantProfile(
+        f"m{i}",
+        f"Merchant {i}",
+        "UTC",
+        TrustpilotAccount(f"bu-m{i}"),
+        baseline_per_hour=6,
+        google=GoogleLocation(str(1000 + i), str(5000 + i), baseline_per_hour=6),
+        etsy=EtsyShop(str(9000 + i), baseline_per_hour=6),
+        ebay=EbaySeller(f"seller{i}", baseline_per_hour=6),
+        yelp=YelpBusiness(f"biz-{i}", baseline_per_hour=6),
+        facebook=FacebookPage(str(104400000000000 + i), posts_per_day=4.0, comments_per_hour=6.0),
+        x=XAccount(f"merchant{i}", mentions_per_hour=6.0),
+        taobao=TaobaoShop(f"shop{i}", baseline_per_hour=6),
+        ecwid=EcwidStore(str(4000 + i), baseline_per_hour=6),
+        google_play=PlayApp(f"com.merchant{i}.app", baseline_per_hour=6),
+        app_store=AppStoreApp(str(1500000000 + i), baseline_per_hour=6),
+        feeds=NewsFeed(f"merchant-{i}", baseline_per_hour=6),
     )
+
+
+def _scenario(merchants: int, hours: float) -> Scenario:
     return Scenario(
-        merchants=profiles,
+        merchants=tuple(_merchant(i) for i in range(merchants)),
         origin=ORIGIN,
         history_seconds=hours * 3600,
         duration_seconds=60,
@@ -103,66 +120,16 @@ def _scenario(merchants: int, hours: float) -> Scenario:
 
 
 def _sources(sim: SimulatorApp, merchants: int) -> list[SourceConfig]:
-    sources = []
-    for i in range(merchants):
-        key, secret = sim.credentials_for(f"m{i}")
-        client_id, client_secret, refresh = sim.google_credentials_for(f"m{i}")
-        common: dict[str, Any] = {"merchant_id": f"m{i}", "base_url": sim.url, "backfill_hours": 1000.0}
-        sources.append(
-            SourceConfig(
-                id=f"m{i}/tp",
-                platform="trustpilot",
-                credentials={"api_key": Secret(key), "api_secret": Secret(secret)},
-                options={"business_unit_id": f"bu-m{i}"},
-                **common,
-            )
-        )
-        sources.append(
-            SourceConfig(
-                id=f"m{i}/g",
-                platform="google_business",
-                credentials={
-                    "client_id": Secret(client_id),
-                    "client_secret": Secret(client_secret),
-                    "refresh_token": Secret(refresh),
-                },
-                options={"account_id": str(1000 + i), "location_id": str(5000 + i)},
-                **common,
-            )
-        )
-        sources.append(
-            SourceConfig(
-                id=f"m{i}/etsy",
-                platform="etsy",
-                credentials={"api_key": Secret(sim.etsy_api_key_for(f"m{i}"))},
-                options={"shop_id": str(9000 + i)},
-                **common,
-            )
-        )
-        ebay_id, ebay_secret, ebay_refresh = sim.ebay_credentials_for(f"m{i}")
-        sources.append(
-            SourceConfig(
-                id=f"m{i}/ebay",
-                platform="ebay",
-                credentials={
-                    "client_id": Secret(ebay_id),
-                    "client_secret": Secret(ebay_secret),
-                    "refresh_token": Secret(ebay_refresh),
-                },
-                options={"user_id": f"seller{i}"},
-                **common,
-            )
-        )
-        sources.append(
-            SourceConfig(
-                id=f"m{i}/yelp",
-                platform="yelp",
-                credentials={"api_key": Secret(sim.yelp_api_key_for(f"m{i}"))},
-                options={"business_id": f"biz-{i}"},
-                **common,
-            )
-        )
-    return sources
+    """The sources of every merchant, through the same config parsing as a user's file."""
+    documents = [
+        source
+        for i in range(merchants)
+        for source in simulated_sources(sim, f"m{i}", backfill_hours=1000.0, poll_interval_seconds=60.0)
+    ]
+    config = parse_config(
+        {"merchants": [{"id": f"m{i}", "name": f"Merchant {i}"} for i in range(merchants)], "sources": documents}
+    )
+    return list(config.sources)
 
 
 async def _poll_all(pollers: list[SourcePoller]) -> None:

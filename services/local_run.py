@@ -148,23 +148,15 @@ class LocalPipeline(Lifecycle):
 
 def demo_config(simulator: Any, webhook_url: str) -> Config:
     """The built-in demo: the demo merchant on every simulated platform, paged to console and webhook."""
-    api_key, api_secret = simulator.credentials_for(DEMO_MERCHANT)
+    from services.simulator.sources import simulated_sources
+
+    # More than the demo's 48 h of history: the simulated clock runs from the first call, so a source that starts
+    # polling a moment later must still reach back to the first review.
+    sources = simulated_sources(simulator, DEMO_MERCHANT, poll_interval_seconds=1.0, backfill_hours=72)
     return parse_config(
         {
             "merchants": [{"id": DEMO_MERCHANT, "name": "Demo Shop", "timezone": "Europe/Amsterdam"}],
-            "sources": [
-                {
-                    "id": f"{DEMO_MERCHANT}/trustpilot",
-                    "merchant": DEMO_MERCHANT,
-                    "platform": "trustpilot",
-                    "base_url": simulator.url,
-                    "poll_interval_seconds": 1.0,
-                    "backfill_hours": 48,
-                    "credentials": {"api_key": api_key, "api_secret": api_secret},
-                    "options": {"business_unit_id": "bu-demo-shop"},
-                },
-                *_demo_platform_sources(simulator),
-            ],
+            "sources": sources,
             "detection": {"preset": "balanced", "bucket_seconds": 900},
             "receivers": [
                 {"name": "console", "type": "log"},
@@ -173,140 +165,6 @@ def demo_config(simulator: Any, webhook_url: str) -> Config:
             "route": {"receivers": ["console", "team-webhook"]},
         }
     )
-
-
-def _demo_platform_sources(simulator: Any) -> list[dict[str, Any]]:
-    """The demo merchant on the simulator's other platforms (Google Business Profile, Etsy, eBay, Yelp), for each
-    platform its scenario puts it on."""
-    profile = simulator.scenario.merchant(DEMO_MERCHANT)
-    # More than the demo's 48 h of history: the simulated clock runs from the first call, so a source that starts
-    # polling a moment later must still reach back to the first review.
-    common = {"merchant": DEMO_MERCHANT, "base_url": simulator.url, "poll_interval_seconds": 1.0, "backfill_hours": 72}
-    sources: list[dict[str, Any]] = []
-    if profile.google is not None:
-        names = ("client_id", "client_secret", "refresh_token")
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/google_business",
-                "platform": "google_business",
-                "credentials": dict(zip(names, simulator.google_credentials_for(DEMO_MERCHANT), strict=True)),
-                "options": {"account_id": profile.google.account_id, "location_id": profile.google.location_id},
-                **common,
-            }
-        )
-    if profile.etsy is not None:
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/etsy",
-                "platform": "etsy",
-                "credentials": {"api_key": simulator.etsy_api_key_for(DEMO_MERCHANT)},
-                "options": {"shop_id": profile.etsy.shop_id},
-                **common,
-            }
-        )
-    if profile.ebay is not None:
-        names = ("client_id", "client_secret", "refresh_token")
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/ebay",
-                "platform": "ebay",
-                "credentials": dict(zip(names, simulator.ebay_credentials_for(DEMO_MERCHANT), strict=True)),
-                "options": {"user_id": profile.ebay.user_id},
-                **common,
-            }
-        )
-    if profile.yelp is not None:
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/yelp",
-                "platform": "yelp",
-                "timezone": profile.timezone,  # Yelp sends the business's local time without an offset
-                "credentials": {"api_key": simulator.yelp_api_key_for(DEMO_MERCHANT)},
-                "options": {"business_id": profile.yelp.business_id},
-                **common,
-            }
-        )
-    if profile.facebook is not None:
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/facebook",
-                "platform": "facebook",
-                "credentials": {"page_access_token": simulator.facebook_token_for(DEMO_MERCHANT)},
-                "options": {"page_id": profile.facebook.page_id},
-                **common,
-            }
-        )
-    if profile.x is not None:
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/x",
-                "platform": "x",
-                "credentials": {"bearer_token": simulator.x_bearer_for(DEMO_MERCHANT)},
-                "options": {"query": f"@{profile.x.handle} -is:retweet"},
-                **common,
-            }
-        )
-    sources.extend(_demo_more_platform_sources(simulator, profile, common))
-    return sources
-
-
-def _demo_more_platform_sources(simulator: Any, profile: Any, common: dict[str, Any]) -> list[dict[str, Any]]:
-    """The demo merchant on Taobao, Ecwid, Google Play, the App Store and in blog feeds."""
-    sources: list[dict[str, Any]] = []
-    if profile.taobao is not None:
-        names = ("app_key", "app_secret", "session")
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/taobao",
-                "platform": "taobao",
-                "timezone": "Asia/Shanghai",  # TOP sends Beijing wall time without an offset
-                "credentials": dict(zip(names, simulator.taobao_credentials_for(DEMO_MERCHANT), strict=True)),
-                **common,
-            }
-        )
-    if profile.ecwid is not None:
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/ecwid",
-                "platform": "ecwid",
-                "credentials": {"token": simulator.ecwid_token_for(DEMO_MERCHANT)},
-                "options": {"store_id": profile.ecwid.store_id},
-                **common,
-            }
-        )
-    if profile.google_play is not None:
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/google_play",
-                "platform": "google_play",
-                "credentials": {"service_account_json": simulator.google_play_service_account_for(DEMO_MERCHANT)},
-                "options": {"package_name": profile.google_play.package_name, "rate_limit_per_second": 1.0},
-                **common,
-            }
-        )
-    if profile.app_store is not None:
-        names = ("issuer_id", "key_id", "private_key")
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/app_store",
-                "platform": "app_store",
-                "credentials": dict(zip(names, simulator.app_store_credentials_for(DEMO_MERCHANT), strict=True)),
-                "options": {"app_id": profile.app_store.app_id},
-                **common,
-            }
-        )
-    if profile.feeds is not None:
-        feed = {k: v for k, v in common.items() if k != "base_url"}
-        url = f"{simulator.url}/feeds/{profile.feeds.slug}.atom"
-        sources.append(
-            {
-                "id": f"{DEMO_MERCHANT}/rss",
-                "platform": "rss",
-                "options": {"url": url, "terms": [profile.name], "rate_limit_per_second": 1.0},
-                **feed,
-            }
-        )
-    return sources
 
 
 def _with_notify_file(config: Config, notify_file: Path | None) -> Config:
