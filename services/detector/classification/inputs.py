@@ -23,6 +23,8 @@ HINT_ATTRIBUTES = {
 
 def hints_from_attributes(attributes: Mapping[str, AttributeValue | object]) -> tuple[str, ...]:
     """Platform hints from event attributes, in HINT_ATTRIBUTES order."""
+    if not attributes:  # most events: no attributes at all (this runs for every event on the detector's loop)
+        return ()
     hints: list[str] = []
     for key, prefix in HINT_ATTRIBUTES.items():
         value = attributes.get(key)

@@ -176,6 +176,8 @@ def keyword_category(text: str, language: str | None) -> Category | None:
 
 def hint_category(hints: tuple[str, ...]) -> Category | None:
     """The category a platform hint names (the first hint that names one), or None."""
+    if not hints:
+        return None
     for hint in hints:
         # "Delivery:late" names its category in the group, "topic:shipping" in the value: try the value first.
         for part in reversed(re.split(r"[:/]", hint.strip().lower())):
