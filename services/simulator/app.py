@@ -26,6 +26,7 @@ from services.simulator import (
     yelp,
 )
 from services.simulator.clock import SimClock
+from services.simulator.outages import PlatformApi, with_outages
 from services.simulator.scenario import Scenario
 from services.simulator.timeline import SimReview, generate_timeline
 
@@ -58,7 +59,7 @@ class SimulatorApp(Lifecycle):
         self._owns_clock = clock is None
         self._clock = clock or SimClock(scenario.origin, scenario.speed, running=False)
         self._timeline = generate_timeline(scenario)
-        requests = metrics.counter(
+        self._requests = requests = metrics.counter(
             registry,
             "stormwatch_simulator_requests_total",
             "Requests the platform simulator answered, by platform and HTTP status.",
@@ -183,18 +184,32 @@ class SimulatorApp(Lifecycle):
 
     async def _start(self, stack: AsyncExitStack) -> None:
         app = web.Application()
-        app.router.add_routes(self.trustpilot.routes())
-        app.router.add_routes(self.google_business.routes())
-        app.router.add_routes(self.etsy.routes())
-        app.router.add_routes(self.yelp.routes())
-        app.router.add_routes(self.ebay.routes())
-        app.router.add_routes(self.facebook.routes())
-        app.router.add_routes(self.x.routes())
-        app.router.add_routes(self.taobao.routes())
-        app.router.add_routes(self.google_play.routes())
-        app.router.add_routes(self.app_store.routes())
-        app.router.add_routes(self.ecwid.routes())
-        app.router.add_routes(self.feeds.routes())
+        platforms: dict[str, PlatformApi] = {
+            "trustpilot": self.trustpilot,
+            "google_business": self.google_business,
+            "etsy": self.etsy,
+            "yelp": self.yelp,
+            "ebay": self.ebay,
+            "facebook": self.facebook,
+            "x": self.x,
+            "taobao": self.taobao,
+            "google_play": self.google_play,
+            "app_store": self.app_store,
+            "ecwid": self.ecwid,
+            "rss": self.feeds,
+        }
+        outages = self.scenario.outages
+        for platform, api in platforms.items():
+            app.router.add_routes(
+                with_outages(
+                    platform,
+                    api.routes(),
+                    outages=outages,
+                    origin=self.scenario.origin,
+                    clock=self._clock,
+                    requests=self._requests,
+                )
+            )
         app.router.add_routes(self._extra_routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()

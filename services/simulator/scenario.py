@@ -188,6 +188,23 @@ class MerchantProfile:
 
 
 @dataclass(frozen=True)
+class Outage:
+    """A platform (or, with `platform=None`, every platform) answers 503 to everything for a while.
+
+    Offsets are simulated seconds after the scenario origin, like storms'.
+    """
+
+    start_offset_seconds: float
+    duration_seconds: float
+    platform: str | None = None
+
+    def covers(self, platform: str, offset_seconds: float) -> bool:
+        if self.platform is not None and self.platform != platform:
+            return False
+        return self.start_offset_seconds <= offset_seconds < self.start_offset_seconds + self.duration_seconds
+
+
+@dataclass(frozen=True)
 class Faults:
     """Failure modes the simulated platform injects. 0 means never."""
 
@@ -210,6 +227,7 @@ class Scenario:
     history_seconds: float = 48 * 3600.0
     duration_seconds: float = 6 * 3600.0
     faults: Faults = field(default_factory=Faults)
+    outages: tuple[Outage, ...] = ()  # `faults.outages` in a scenario file
     token_ttl_seconds: int = 359_999  # Trustpilot's documented expires_in
 
     @property
@@ -284,6 +302,17 @@ def demo_scenario(speed: float = 120.0, seed: int = 7, origin: datetime | None =
 
 
 _NUMBER = {"type": "number", "minimum": 0}
+# A platform outage: every request to `platform` (all platforms when absent) is answered 503 for `minutes`.
+_OUTAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["start_minutes", "minutes"],
+    "properties": {
+        "platform": {"type": "string", "minLength": 1},
+        "start_minutes": {"type": "number"},
+        "minutes": {"type": "number", "exclusiveMinimum": 0},
+    },
+}
 # A viral thread: `platform` needs the merchant's page / handle; counts are reached after `hours`.
 _CASCADE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -326,7 +355,8 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
                     "slow_every",
                     "slow_seconds",
                 )
-            },
+            }
+            | {"outages": {"type": "array", "items": _OUTAGE_SCHEMA}},
         },
         "merchants": {
             "type": "array",
@@ -500,8 +530,20 @@ def parse_scenario(document: Any) -> Scenario:
         speed=float(document.get("speed", 1.0)),
         history_seconds=float(document.get("history_hours", 48)) * 3600.0,
         duration_seconds=float(document.get("duration_hours", 6)) * 3600.0,
-        faults=Faults(**faults),
+        faults=Faults(**{key: value for key, value in faults.items() if key != "outages"}),
+        outages=_outages(faults.get("outages", ())),
         token_ttl_seconds=document.get("token_ttl_seconds", 359_999),
+    )
+
+
+def _outages(raw: list[dict[str, Any]]) -> tuple[Outage, ...]:
+    return tuple(
+        Outage(
+            start_offset_seconds=float(outage["start_minutes"]) * 60.0,
+            duration_seconds=float(outage["minutes"]) * 60.0,
+            platform=outage.get("platform"),
+        )
+        for outage in raw
     )
 
 

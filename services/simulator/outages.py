@@ -1,0 +1,52 @@
+"""Scenario outages: while one covers a platform, every route of that platform answers 503, token endpoints too.
+
+Applied by wrapping each platform's routes, so the per-platform API modules stay unaware of outages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import Protocol
+
+from aiohttp import web
+from prometheus_client import Counter
+
+from services.simulator.clock import SimClock
+from services.simulator.scenario import Outage
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class PlatformApi(Protocol):
+    """One simulated platform: the routes it serves."""
+
+    def routes(self) -> list[web.RouteDef]: ...
+
+
+def with_outages(
+    platform: str,
+    routes: Iterable[web.RouteDef],
+    *,
+    outages: tuple[Outage, ...],
+    origin: datetime,
+    clock: SimClock,
+    requests: Counter,
+) -> list[web.RouteDef]:
+    """`routes` unchanged when no outage names this platform, else each handler behind the outage check."""
+    relevant = tuple(outage for outage in outages if outage.platform in (None, platform))
+    if not relevant:
+        return list(routes)
+
+    def guard(handler: Handler) -> Handler:
+        async def during_outage_or_handler(request: web.Request) -> web.StreamResponse:
+            offset = (clock.now() - origin).total_seconds()
+            if any(outage.covers(platform, offset) for outage in relevant):
+                requests.labels(platform=platform, status="503").inc()
+                # A real outage says nothing useful: no Retry-After, an HTML-ish body, not the API's error shape.
+                return web.Response(status=503, text="503 Service Unavailable", content_type="text/plain")
+            return await handler(request)
+
+        return during_outage_or_handler
+
+    return [web.route(route.method, route.path, guard(route.handler), **route.kwargs) for route in routes]
