@@ -23,7 +23,7 @@ from services.pollers.adapters.facebook_items import (
 )
 from services.pollers.adapters.http import AuthError, HttpResponse, PlatformError, Requester
 from services.shared.config import SourceConfig
-from services.shared.errors import ConfigError, Reason, StormwatchError
+from services.shared.errors import BadInput, ConfigError, Reason, StormwatchError
 from services.shared.events import ReviewEvent, deterministic_id
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
@@ -75,6 +75,11 @@ class FacebookAdapter:
 
     def normalise(self, item: RawItem, source: SourceConfig, observed_at: datetime) -> ReviewEvent:
         data = item.data
+        # fetch_page builds this envelope, but the contract is BadInput for anything malformed ({} or None raised
+        # KeyError / TypeError: found by fuzzing).
+        comment = "comment" in data and isinstance(data.get("post_id"), str) if isinstance(data, dict) else False
+        if not isinstance(data, dict) or not (comment or "post" in data):
+            raise BadInput("facebook item: not a post or comment envelope", reason=Reason.NORMALISATION_FAILED)
         merchant, source_id = source.merchant_id, source.id
         if "comment" in data:
             return normalise_comment(
@@ -255,7 +260,10 @@ def platform_time(data: Any, observed_at: datetime) -> datetime:
     """
     newest = data.get("platform_now") if isinstance(data, dict) else None
     if isinstance(newest, int | float) and not isinstance(newest, bool):
-        return max(observed_at, datetime.fromtimestamp(newest, tz=UTC))
+        try:
+            return max(observed_at, datetime.fromtimestamp(newest, tz=UTC))
+        except (OverflowError, OSError, ValueError):  # an absurd platform_now (found by fuzzing): our clock
+            return observed_at
     return observed_at
 
 

@@ -23,7 +23,7 @@ from services.pollers.adapters.x_search_items import (
     normalise_mention,
 )
 from services.shared.config import SourceConfig
-from services.shared.errors import ConfigError, Reason
+from services.shared.errors import BadInput, ConfigError, Reason
 from services.shared.events import ReviewEvent, deterministic_id
 
 DEFAULT_BASE_URL = "https://api.x.com"
@@ -77,6 +77,10 @@ class XSearchAdapter:
 
     def normalise(self, item: RawItem, source: SourceConfig, observed_at: datetime) -> ReviewEvent:
         data = item.data
+        # fetch_page builds this envelope, but the contract is BadInput for anything malformed ({} or None raised
+        # KeyError / TypeError: found by fuzzing).
+        if not isinstance(data, dict) or not ("conversation" in data or {"tweet", "author"} <= data.keys()):
+            raise BadInput("x item: not a tweet or conversation envelope", reason=Reason.NORMALISATION_FAILED)
         merchant, source_id = source.merchant_id, source.id
         if "conversation" in data:
             return normalise_conversation(
