@@ -28,6 +28,7 @@ log = get_logger("stormwatch.run")
 
 DEMO_SCHEMA = "stormwatch_demo"
 DEMO_MERCHANT = "demo-shop"
+DEMO_NOTIFY_FILE = "demo-notifications.jsonl"  # in the state dir, unless --notify-file names another
 # The demo's webhook receiver checks signatures with this; it only ever runs on loopback.
 DEMO_WEBHOOK_SECRET = "demo-webhook-signing-secret"  # noqa: S105 - a demo value, not a credential
 
@@ -63,6 +64,7 @@ class LocalPipeline(Lifecycle):
         self.simulator: Any = None
         self.inbox: Any = None
         self.generated_token: str | None = None
+        self.notify_file: Path | None = options.notify_file
         self.broker_note = "configured (KAFKA_BOOTSTRAP_SERVERS)"
         self.database_note = "configured (DATABASE_URL)"
 
@@ -98,7 +100,13 @@ class LocalPipeline(Lifecycle):
         else:
             assert self.options.config_path is not None
             self.config = load_config(self.options.config_path)
-        self.config = _with_notify_file(self.config, self.options.notify_file)
+        self.notify_file = self.options.notify_file
+        if self.demo and self.notify_file is None:
+            # The demo also routes to the file notifier; like the rest of the demo's state, the file starts empty.
+            self.notify_file = self.options.state_dir / DEMO_NOTIFY_FILE
+            self.notify_file.parent.mkdir(parents=True, exist_ok=True)
+            self.notify_file.unlink(missing_ok=True)
+        self.config = _with_notify_file(self.config, self.notify_file)
         self.settings = settings
 
         self.http = HttpServer(self.registry, settings.http_host, self.options.http_port)
@@ -219,8 +227,8 @@ def _banner(pipeline: LocalPipeline) -> str:
         lines.append(f"  simulator (platform APIs)  {pipeline.simulator.url}  (speed {pipeline.options.speed:g}x)")
     if pipeline.inbox is not None:
         lines.append(f"  demo webhook receiver      {pipeline.inbox.url}")
-    if pipeline.options.notify_file is not None:
-        lines.append(f"  notifications file         {pipeline.options.notify_file}")
+    if pipeline.notify_file is not None:
+        lines.append(f"  notifications file         {pipeline.notify_file}")
     lines.append("Incidents and notifications are logged below as they happen. Ctrl-C stops everything.")
     return "\n".join(lines) + "\n"
 

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.local_run import LocalPipeline, LocalRunOptions
+from services.local_run import DEMO_NOTIFY_FILE, LocalPipeline, LocalRunOptions
 from services.shared.codec import decode_deadletter, decode_review
 from services.shared.kafka import BatchConsumer, ConsumerSettings
 from services.shared.settings import Settings
@@ -236,9 +236,11 @@ async def _inject_garbage(settings: Settings) -> None:
 @pytest.mark.e2e
 async def test_demo_storm_end_to_end(test_settings: Settings, schema_name: str, tmp_path: Path, unique: str) -> None:
     """Every simulated review is published exactly once, bad input is dead-lettered while the pipeline goes on, the
-    storm becomes exactly one incident that opens and resolves, each state reaches the receiver once, metrics move."""
-    notify_file = tmp_path / "notifications.jsonl"
-    options = LocalRunOptions(http_port=0, notify_file=notify_file, scenario=_scenario(), demo_schema=schema_name)
+    storm becomes exactly one incident that opens and resolves, each state reaches the receiver once, metrics move.
+    Without --notify-file the demo writes its file notifier's lines into the state dir, starting it empty."""
+    notify_file = tmp_path / DEMO_NOTIFY_FILE
+    notify_file.write_text('{"left over from": "an earlier demo run"}\n', encoding="utf-8")
+    options = LocalRunOptions(http_port=0, state_dir=tmp_path, scenario=_scenario(), demo_schema=schema_name)
     async with LocalPipeline(test_settings, options) as pipeline:
         await _inject_garbage(test_settings)
         await _wait_for_resolution(pipeline)
@@ -270,9 +272,9 @@ async def test_restarts_lose_and_repeat_nothing(
 
 
 @pytest.mark.e2e
-async def test_stop_stops_restarted_services(test_settings: Settings, schema_name: str) -> None:
+async def test_stop_stops_restarted_services(test_settings: Settings, schema_name: str, tmp_path: Path) -> None:
     """Stopping the local run stops the instances that `restart` put in place, not only the ones it started."""
-    options = LocalRunOptions(http_port=0, scenario=_scenario(), demo_schema=schema_name)
+    options = LocalRunOptions(http_port=0, state_dir=tmp_path, scenario=_scenario(), demo_schema=schema_name)
     pipeline = LocalPipeline(test_settings, options)
     async with pipeline:
         await pipeline.restart("alerter")
