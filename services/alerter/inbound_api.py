@@ -122,6 +122,8 @@ class InboundApi:
             return _error(503, "unavailable", "the alerter is not running")
         if not isinstance(incident_id, str) or not _INCIDENT_ID.match(incident_id):
             return _ignored("not a Stormwatch incident")
+        # NUL dropped: PostgreSQL cannot store it in text (the store raised BadInput, a 500: found by fuzzing).
+        actor = actor.replace("\x00", "") if isinstance(actor, str) else actor
         name = actor.strip()[:_MAX_ACTOR] if isinstance(actor, str) and actor.strip() else "unknown"
         try:
             result = await store.transition(incident_id, transition, f"{source}:{name}")

@@ -22,7 +22,18 @@ from services.shared.events import IncidentEvent
 from services.shared.settings import Settings
 from tests.integration.test_alerter_support import alerter_config, make_incident, running_alerter
 
-CONFIG = alerter_config([{"name": "console", "type": "log"}])
+INBOUND = {"pd": "rig-pagerduty-inbound-secret", "og": "rig-opsgenie-inbound-secret"}
+# Notifications go to the console; pd and og exist for their inbound acknowledgement routes (never routed to).
+CONFIG = alerter_config(
+    [
+        {"name": "console", "type": "log"},
+        {"name": "pd", "type": "pagerduty", "url": "http://127.0.0.1:9", "routing_key_secret": "k",
+         "inbound_secret": INBOUND["pd"]},
+        {"name": "og", "type": "opsgenie", "api_url": "http://127.0.0.1:9", "api_key_secret": "k",
+         "inbound_secret": INBOUND["og"]},
+    ],
+    route={"receivers": ["console"]},
+)  # fmt: skip
 # Paths that answer without the bearer token, and why: probes and metrics are for the platform (Prometheus, the
 # orchestrator), the console is static files whose data comes from the token-checked API, and signed links carry
 # their own credential (an HMAC over incident, action and expiry).
