@@ -123,12 +123,15 @@ def test_malformed_items_raise_bad_input(item: Any) -> None:
 
 
 def test_over_long_text_is_cut_to_the_schema_limits() -> None:
-    """Free text longer than the event schema allows is truncated, not rejected: the review still counts."""
+    """Free text longer than the event schema allows is truncated and flagged, not rejected: the review still counts,
+    and `attributes.truncated` says the text is not whole (a review of normal length carries no flag)."""
     event = normalise(valid_item(title="t" * 5000, text="x" * 50000, language="x" * 100))
     codec.encode_review(event)
     assert event.title is not None and len(event.title) == 2000
     assert event.text is not None and len(event.text) == 20000
     assert event.language is None
+    assert event.attributes.get("truncated") is True
+    assert "truncated" not in normalise(valid_item()).attributes
 
 
 def test_item_key_falls_back_to_a_digest_without_an_id() -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import quote
 
+from services.pollers.revisions import truncate
 from services.shared.errors import BadInput, Reason
 from services.shared.events import (
     AttributeValue,
@@ -140,7 +141,11 @@ def normalise_review(data: Any, *, merchant_id: str, source_id: str, observed_at
         raise _bad("isVerified is not a boolean")
 
     url = REVIEW_URL.format(id=quote(item_id, safe=""))
+    title, title_cut = truncate(title, _MAX_TITLE)
+    text, text_cut = truncate(text, _MAX_TEXT)
     attributes: dict[str, AttributeValue] = {"order": reference_id, "tags": _tags(data.get("tags"))}
+    if title_cut or text_cut:
+        attributes["truncated"] = True
     if review_source is not None:
         attributes["source"] = review_source
     if verified is not None:
@@ -157,8 +162,8 @@ def normalise_review(data: Any, *, merchant_id: str, source_id: str, observed_at
         observed_at=format_rfc3339(observed_at),
         rating=stars,
         rating_scale=STARS,
-        title=None if title is None else title[:_MAX_TITLE],
-        text=None if text is None else text[:_MAX_TEXT],
+        title=title,
+        text=text,
         # A language tag longer than any real one is noise, not a reason to drop the review.
         language=language if language is not None and len(language) <= _MAX_LANGUAGE else None,
         author=None if author is None else author[:_MAX_AUTHOR],
