@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.pollers.adapters.base import Cursor, Page, PageRequest, PlatformAdapter, PollOptions, RawItem
-from services.pollers.adapters.http import PlatformError, Requester
+from services.pollers.adapters.http import PlatformError, Requester, UnparseablePage
 from services.pollers.backoff import Backoff
 from services.pollers.cursor_store import CursorStore
 from services.pollers.fingerprints import Fingerprints
@@ -106,6 +106,7 @@ class SourcePoller:
         # Failed polls in a row because Kafka would not take the page (the platform answered fine).
         self.publish_failures = 0
         self._publish_failed = False
+        self._last_bad_page: bytes | None = None  # digest of the unreadable page dead-lettered last
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -208,6 +209,8 @@ class SourcePoller:
             try:
                 return await self._adapter.fetch_page(self._client, request)
             except StormwatchError as exc:
+                if isinstance(exc, UnparseablePage) and attempt >= self._options.max_attempts:
+                    await self._dead_letter_page(exc)
                 if not exc.retriable or attempt >= self._options.max_attempts:
                     raise
                 self._metrics.errors.labels(platform=self._platform, reason=exc.reason.value).inc()
@@ -286,6 +289,21 @@ class SourcePoller:
             original=item.raw,
             context=self._context,
         )
+
+    async def _dead_letter_page(self, exc: UnparseablePage) -> None:
+        """A page still unreadable after every attempt goes to the dead-letter topic with its bytes, once per content:
+        the poll still fails (the cursor cannot move past a page nobody could read) and the next poll tries again."""
+        digest = hashlib.sha256(exc.body).digest()
+        if digest == self._last_bad_page:
+            return
+        await self._deadletters.publish(
+            reason=exc.reason.value,
+            detail=str(exc),
+            source=DEADLETTER_SOURCE,
+            original=exc.body,
+            context=self._context,
+        )
+        self._last_bad_page = digest
 
     async def _pause(self, seconds: float) -> None:
         """Wait `seconds`, or raise _Stopping as soon as a stop is requested."""

@@ -26,6 +26,17 @@ class PlatformError(TransientError):
         self.retry_after = retry_after
 
 
+class UnparseablePage(PlatformError):
+    """A response body the adapter cannot read at all: retried (a proxy's error page passes), then the poll loop
+    dead-letters `body` (its first MAX_PAGE_BYTES) so people can see what the platform sent."""
+
+    MAX_PAGE_BYTES = 64 * 1024
+
+    def __init__(self, message: str, *, body: bytes) -> None:
+        super().__init__(message, reason=Reason.MALFORMED_JSON)
+        self.body = body[: self.MAX_PAGE_BYTES]
+
+
 class AuthError(StormwatchError):
     """The platform refused our credentials or token: retrying the same call cannot help until someone acts."""
 
@@ -44,11 +55,11 @@ class HttpResponse:
     body: bytes
 
     def json(self, what: str) -> Any:
-        """The body as JSON; a body that is not JSON is the platform misbehaving (retriable)."""
+        """The body as JSON; a body that is not JSON is the platform misbehaving (UnparseablePage, retriable)."""
         try:
             return orjson.loads(self.body)
         except orjson.JSONDecodeError:
-            raise PlatformError(f"{what}: response body is not JSON", reason=Reason.SERVER_ERROR) from None
+            raise UnparseablePage(f"{what}: response body is not JSON", body=self.body) from None
 
 
 class Requester(Protocol):
