@@ -3,7 +3,8 @@
 Two exponentially weighted averages over the normalised ratings (0 worst .. 1 best) of new reviews, in review
 order: a short one (the last ~30 reviews) and a long one (~500). A drop opens when the short average is below the
 long one by at least MIN_DROP (half a star on five) and by more than Z standard errors of the short average, after
-a warm-up; it resolves when the gap has closed to half of that. A drop that a negative spike already explains (a
+a warm-up, and the gap has then held at least half of MIN_DROP for CONFIRM_SECONDS; it resolves when the gap has
+closed to half of MIN_DROP. A drop that a negative spike already explains (a
 spike incident of the merchant within the last day) is not paged twice.
 """
 
@@ -31,6 +32,11 @@ Z = 4.0
 LATE_SECONDS = 3600.0
 # A spike incident of the merchant this recently explains the drop (and was paged already).
 SPIKE_EXPLAINS_SECONDS = 86400.0
+# After becoming significant, a drop must hold at least half of MIN_DROP this long (event time) before it opens.
+# A storm's first negatives sink the short average within minutes, sometimes just before the spike rule has seen
+# enough of them (a storm that straddles a bucket boundary starts the new bucket from zero); waiting one bucket
+# lets the spike page the storm and explain the drop (one storm, one incident). A slow slide loses nothing by it.
+CONFIRM_SECONDS = 900.0
 
 
 @dataclass(slots=True)
@@ -133,7 +139,8 @@ class RatingWatcher:
                 rating.started = review.event_time
             elif not significant and gap < MIN_DROP / 2:
                 rating.started = 0.0
-            if not significant or explained:
+            # Open once the drop, significant at `started`, has held at least half its size for CONFIRM_SECONDS.
+            if rating.started == 0.0 or explained or review.event_time - rating.started < CONFIRM_SECONDS:
                 return None
             rating.incident = OpenIncident.start(
                 self.merchant_id,
