@@ -16,6 +16,7 @@ POLL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60
 class PollerMetrics:
     published: Counter
     polls: Counter
+    items: Counter
     errors: Counter
     duration: Histogram
     last_success: Gauge
@@ -34,6 +35,12 @@ class PollerMetrics:
                 registry,
                 "stormwatch_polls_total",
                 "Polls of a source, by platform and outcome.",
+                ["platform", "outcome"],
+            ),
+            items=metrics.counter(
+                registry,
+                "stormwatch_poll_items_total",
+                "Items read from platforms, by platform and outcome (published, dead_lettered, unchanged).",
                 ["platform", "outcome"],
             ),
             errors=metrics.counter(

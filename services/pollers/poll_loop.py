@@ -320,6 +320,14 @@ class SourcePoller:
     def _finish(self, stats: PollStats, outcome: str, error: BaseException | None, duration: float) -> None:
         platform = self._platform
         reason = None
+        # Counted whatever the outcome: pages published before a failure were acknowledged and stay published.
+        for item_outcome, count in (
+            ("published", stats.published),
+            ("dead_lettered", stats.dead_lettered),
+            ("unchanged", stats.unchanged),
+        ):
+            if count:
+                self._metrics.items.labels(platform=platform, outcome=item_outcome).inc(count)
         if outcome in {"ok", "error"}:
             self._metrics.polls.labels(platform=platform, outcome=outcome).inc()
             self._metrics.duration.labels(platform=platform).observe(duration)

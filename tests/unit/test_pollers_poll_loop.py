@@ -138,6 +138,13 @@ async def test_bad_items_are_dead_lettered_and_the_rest_published_before_the_cur
     assert cursors.saved[-1][1] is not None  # the last save records the successful poll
     assert registry.get_sample_value("stormwatch_reviews_published_total", {"platform": "trustpilot"}) == 2
     assert registry.get_sample_value("stormwatch_polls_total", {"platform": "trustpilot", "outcome": "ok"}) == 1
+    items = {
+        outcome: registry.get_sample_value(
+            "stormwatch_poll_items_total", {"platform": "trustpilot", "outcome": outcome}
+        )
+        for outcome in ("published", "dead_lettered")
+    }
+    assert items == {"published": 2, "dead_lettered": 2}  # items by outcome, per platform
 
 
 async def test_cursor_does_not_move_when_kafka_fails(registry: CollectorRegistry) -> None:
