@@ -24,10 +24,11 @@ from services.alerter.links import LinkSigner, console_link
 from services.alerter.noise_api import NoiseApi
 from services.alerter.notifiers.factory import build_notifiers
 from services.alerter.oncall_api import OnCallApi
+from services.alerter.open_incidents import OpenIncidentsGauge
 from services.alerter.pipeline import Pipeline
 from services.alerter.stages import ack_timeouts, full_pipeline
 from services.alerter.store import NotificationStore
-from services.alerter.telemetry import AlerterMetrics
+from services.alerter.telemetry import AlerterMetrics, LabelValues
 from services.shared import db
 from services.shared.config import Config
 from services.shared.deadletter import DeadLetterPublisher
@@ -82,7 +83,7 @@ class AlerterApp(Lifecycle):
         # Built now so a bad receiver fails the constructor with a named key, before anything connects.
         self._notifiers = build_notifiers(config.receivers, clock=clock)
         self._pipeline: Pipeline = full_pipeline(config, clock)
-        self._metrics = AlerterMetrics.create(registry)
+        self._metrics = AlerterMetrics.create(registry, LabelValues.of((m.id for m in config.merchants), config.people))
         self._api = IncidentApi()
         http.add_routes(self._api.routes())
         # Signed acknowledge / resolve links in every notification, when a link secret is configured. They point
@@ -107,6 +108,7 @@ class AlerterApp(Lifecycle):
         self._intake_task: asyncio.Task[Any] | None = None
         self._delivery_task: asyncio.Task[Any] | None = None
         self._digests: DigestScheduler | None = None
+        self._open_incidents: OpenIncidentsGauge | None = None
         http.add_readiness_check("alerter-consumer", self._consumer_ready)
         http.add_readiness_check("alerter-database", self._database_ready)
         http.add_liveness_check("alerter", self.is_alive)
@@ -191,6 +193,9 @@ class AlerterApp(Lifecycle):
         if self._config.digest is not None:
             self.spawn(digests.run(), "digest")
 
+        self._open_incidents = OpenIncidentsGauge(pool, self._metrics)
+        self.spawn(self._open_incidents.run(), "open-incidents")
+
         # Delivery first: it resumes what a previous run left due while the consumer joins its group.
         self._delivery_task = self.spawn(delivery.run(), "delivery")
         self._intake_task = self.spawn(self._intake.run(), "intake")
@@ -211,6 +216,8 @@ class AlerterApp(Lifecycle):
             self._delivery.request_stop()
         if self._digests is not None:
             self._digests.request_stop()
+        if self._open_incidents is not None:
+            self._open_incidents.request_stop()
         pending = [t for t in (self._intake_task, self._delivery_task) if t is not None and not t.done()]
         if pending:
             await asyncio.wait(pending)

@@ -202,15 +202,20 @@ class IncidentStore:
             )
 
     def _observe(self, transition: Transition, row: asyncpg.Record) -> None:
-        """Response SLAs in metrics: detection to the responder's acknowledge or resolve."""
+        """Response SLAs in metrics: detection to the responder's acknowledge or resolve, by kind, platform,
+        merchant and responder (bounded label values: `AlerterMetrics.labels`)."""
         if self._metrics is None:
             return
+        labels = self._metrics.labels
+        kind, platform, merchant = row["kind"], row["platform"] or "", labels.merchant(row["merchant_id"])
         if transition == "acknowledge" and row["acknowledged_at"] is not None:
             seconds = (row["acknowledged_at"] - row["detected_at"]).total_seconds()
-            self._metrics.time_to_acknowledge.labels(row["kind"]).observe(max(0.0, seconds))
+            responder = labels.responder(row["acknowledged_by"])
+            self._metrics.time_to_acknowledge.labels(kind, platform, merchant, responder).observe(max(0.0, seconds))
         elif transition == "resolve" and row["resolved_at"] is not None:
             seconds = (row["resolved_at"] - row["detected_at"]).total_seconds()
-            self._metrics.time_to_resolve.labels(row["kind"]).observe(max(0.0, seconds))
+            responder = labels.responder(row["resolved_by"])
+            self._metrics.time_to_resolve.labels(kind, platform, merchant, responder).observe(max(0.0, seconds))
 
 
 def _state_dict(row: asyncpg.Record) -> dict[str, Any]:

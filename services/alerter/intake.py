@@ -167,7 +167,10 @@ class IncidentIntake:
         for reason in result.deferred:
             self._metrics.deferred.labels(reason).inc()
         if result.first_reply_seconds is not None:
-            self._metrics.time_to_first_reply.labels(incident.platform or "").observe(result.first_reply_seconds)
+            merchant = self._metrics.labels.merchant(incident.merchant_id)
+            self._metrics.time_to_first_reply.labels(incident.platform or "", merchant).observe(
+                result.first_reply_seconds
+            )
         if result.outcome == "new":
             log.info(
                 "incident state received",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from services.shared import metrics
 
@@ -14,6 +15,47 @@ RESPONSE_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0
 SEND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # Review to notification: seconds when a platform pushes, up to hours when it publishes late or a poll interval is long.
 END_TO_END_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0)
+
+
+# Merchant ids become a label value only when the configuration names at most this many merchants: a handful of
+# merchants (one company's brands, the demo) is a small bound; a multi-tenant deployment gets one series for all.
+MERCHANT_LABEL_LIMIT = 20
+ALL_MERCHANTS = "_all"  # the merchant label's only value when the configuration names more merchants than that
+OTHER = "_other"  # a merchant or responder outside the configuration (the label never takes an unbounded value)
+
+
+@dataclass(frozen=True)
+class LabelValues:
+    """Bounded label values for merchants and responders, from the configuration.
+
+    `merchant(id)` is the id when the configuration names at most `limit` merchants (and this is one of them),
+    `_all` when it names more; `responder(by)` is a configured person's id, `link` (a signed link), the inbound
+    source (`pagerduty`, `opsgenie`) or `detector`, else `_other` (free text from the API never becomes a label)."""
+
+    merchants: frozenset[str] = frozenset()
+    people: frozenset[str] = frozenset()
+    limit: int = MERCHANT_LABEL_LIMIT
+    labelled: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labelled", len(self.merchants) <= self.limit)
+
+    @classmethod
+    def of(cls, merchants: Iterable[str], people: Iterable[str] = (), limit: int = MERCHANT_LABEL_LIMIT) -> LabelValues:
+        return cls(frozenset(merchants), frozenset(people), limit)
+
+    def merchant(self, merchant_id: str) -> str:
+        if not self.labelled:
+            return ALL_MERCHANTS
+        return merchant_id if merchant_id in self.merchants else OTHER
+
+    def responder(self, by: str | None) -> str:
+        if not by:
+            return OTHER
+        if by in self.people or by in ("link", "detector"):
+            return by
+        source = by.split(":", 1)[0]
+        return source if source in ("pagerduty", "opsgenie") and ":" in by else OTHER
 
 
 @dataclass(frozen=True)
@@ -31,10 +73,13 @@ class AlerterMetrics:
     suppressed: Counter
     deferred: Counter
     time_to_first_reply: Histogram
+    open_incidents: Gauge
+    labels: LabelValues
 
     @classmethod
-    def create(cls, registry: CollectorRegistry) -> AlerterMetrics:
+    def create(cls, registry: CollectorRegistry, labels: LabelValues | None = None) -> AlerterMetrics:
         return cls(
+            labels=labels or LabelValues(),
             states_received=metrics.counter(
                 registry,
                 "stormwatch_incident_states_received_total",
@@ -93,15 +138,18 @@ class AlerterMetrics:
             time_to_acknowledge=metrics.histogram(
                 registry,
                 "stormwatch_time_to_acknowledge_seconds",
-                "Seconds from detection to a responder's acknowledgement, by incident kind.",
-                ["kind"],
+                "Seconds from detection to a responder's acknowledgement, by incident kind, platform, merchant "
+                "(a configured id when few merchants are configured, else _all) and responder (a configured person, "
+                "link, pagerduty, opsgenie or _other).",
+                ["kind", "platform", "merchant", "responder"],
                 buckets=RESPONSE_BUCKETS,
             ),
             time_to_resolve=metrics.histogram(
                 registry,
                 "stormwatch_time_to_resolve_seconds",
-                "Seconds from detection to a responder's resolve, by incident kind.",
-                ["kind"],
+                "Seconds from detection to a responder's resolve, by incident kind, platform, merchant and responder "
+                "(as for stormwatch_time_to_acknowledge_seconds; detector when the detector resolved it first).",
+                ["kind", "platform", "merchant", "responder"],
                 buckets=RESPONSE_BUCKETS,
             ),
             suppressed=metrics.counter(
@@ -122,8 +170,17 @@ class AlerterMetrics:
                 registry,
                 "stormwatch_time_to_first_reply_seconds",
                 "Seconds from a negative review to the merchant's first public reply, for reviews behind "
-                "sla_breach incidents (from the detector's deadline tracking), by platform.",
-                ["platform"],
+                "sla_breach incidents (from the detector's deadline tracking), by platform and merchant (a configured "
+                "id when few merchants are configured, else _all).",
+                ["platform", "merchant"],
                 buckets=RESPONSE_BUCKETS,
+            ),
+            open_incidents=metrics.gauge(
+                registry,
+                "stormwatch_open_incidents",
+                "Incidents open now (neither the detector nor a responder resolved them), by kind, severity, "
+                "platform, merchant (a configured id when few merchants are configured, else _all) and response "
+                "state (triggered, acknowledged). Every alerter replica reports the whole database: use max.",
+                ["kind", "severity", "platform", "merchant", "state"],
             ),
         )

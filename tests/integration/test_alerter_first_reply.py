@@ -1,5 +1,6 @@
 """Time to first public reply on the real broker and PostgreSQL: stored on the incident once, observed once in
-stormwatch_time_to_first_reply_seconds{platform}, and reported by the SLA API with acknowledge / resolve times."""
+stormwatch_time_to_first_reply_seconds{platform,merchant}, and reported by the SLA API with acknowledge / resolve
+times."""
 
 from __future__ import annotations
 
@@ -61,8 +62,10 @@ async def test_first_reply_is_stored_once_observed_once_and_reported_by_the_sla_
             assert row["first_reply_at"].isoformat() == "2026-03-01T11:00:00+00:00"
             name = "stormwatch_time_to_first_reply_seconds_count"
             # Observed just after the intake's transaction commits.
-            await wait_until(lambda: metric(registry, name, platform="trustpilot") >= 1, "the reply is observed")
-            assert metric(registry, name, platform="trustpilot") == 1
+            await wait_until(
+                lambda: metric(registry, name, platform="trustpilot", merchant="acme") >= 1, "the reply is observed"
+            )
+            assert metric(registry, name, platform="trustpilot", merchant="acme") == 1
 
             async with aiohttp.ClientSession() as client:
                 sla = f"{running.http.url}/api/v1/sla"

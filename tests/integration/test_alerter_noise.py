@@ -119,6 +119,7 @@ async def test_acknowledgement_stops_the_escalation_and_feeds_the_sla(
                     {"name": "pager", "type": "webhook", "url": pager.url},
                     {"name": "lead", "type": "webhook", "url": lead.url},
                 ],
+                "people": [{"name": "ana", "receivers": ["pager"]}],
                 "escalation_policies": [
                     {
                         "name": "oncall",
@@ -164,4 +165,6 @@ async def test_acknowledgement_stops_the_escalation_and_feeds_the_sla(
             async with client.get(f"{running.http.url}/api/v1/sla?by=responder", headers=AUTH) as answer:
                 sla = await answer.json()
             assert sla["groups"][0]["responder"] == "ana" and sla["groups"][0]["acknowledged"] == 1
-            assert metric(registry, "stormwatch_time_to_acknowledge_seconds_count", kind="negative_spike") == 1
+            # Per kind, platform, merchant (few configured: its id) and responder (a configured person: their name).
+            labels = {"kind": "negative_spike", "platform": "trustpilot", "merchant": "acme", "responder": "ana"}
+            assert metric(registry, "stormwatch_time_to_acknowledge_seconds_count", **labels) == 1
