@@ -8,13 +8,16 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
-from services.shared.config import parse_config
+from services.alerter.oncall import on_call
+from services.shared.config import EscalationTarget, parse_config
 from services.shared.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,7 +177,8 @@ def test_compose_stormwatch_config_parses() -> None:
     assert source.credentials["api_key"].reveal() == "test-key"
     assert source.credentials["api_secret"].reveal() == "test-secret"
     assert source.options == {"business_unit_id": "bu-demo-shop"}
-    webhook, audit, alertmanager = config.receivers
+    webhook, audit, alertmanager, *pagers = config.receivers
+    assert [(r.name, r.type) for r in pagers] == [(f"{p}-pager", "webhook") for p in ("ana", "ben", "carla")]
     assert (webhook.name, webhook.type) == ("ops-webhook", "webhook")
     assert webhook.settings["url"].startswith("http://")
     assert webhook.secrets["signing_secret"].reveal() == "test-hook-secret"
@@ -189,6 +193,35 @@ def test_compose_stormwatch_config_parses() -> None:
         "http://alertmanager:9093",
     )
     assert config.route.receivers == ("ops-webhook", "audit-file", "alertmanager")
+
+
+def test_compose_stormwatch_config_shows_people_schedules_escalation_and_grouping() -> None:
+    """The compose config is a realistic on-call example: three people, a weekly primary schedule in Amsterdam time
+    with an override, an escalation policy (the schedule at once, the lead after 15 min, one repeat, a 30 min ack
+    timeout) that critical and high incidents run, grouping per merchant and kind, and a pending info route."""
+    config = parse_config(yaml.safe_load(STORMWATCH_CONFIG.read_text(encoding="utf-8")), CONFIG_ENV)
+    assert {name: person.receivers for name, person in config.people.items()} == {
+        "ana": ("ana-pager",),
+        "ben": ("ben-pager",),
+        "carla": ("carla-pager",),
+    }
+    primary = config.schedules["primary"]
+    monday = datetime(2026, 1, 5, 9, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))
+    assert on_call(primary, monday).person == "ana"
+    assert on_call(primary, monday + timedelta(days=7)).person == "ben"
+    assert on_call(primary, monday + timedelta(days=14)).person == "ana"
+    assert on_call(primary, datetime(2026, 12, 24, 12, tzinfo=ZoneInfo("Europe/Amsterdam"))).person == "ben"
+    storm = config.escalation_policies["storm"]
+    assert [(level.delay_seconds, level.targets) for level in storm.levels] == [
+        (0.0, (EscalationTarget("schedule", "primary"),)),
+        (900.0, (EscalationTarget("person", "carla"),)),
+    ]
+    assert (storm.repeat, storm.ack_timeout_seconds) == (1, 1800.0)
+    root = config.route
+    assert (root.group_by, root.group_wait_seconds, root.group_interval_seconds) == (("merchant", "kind"), 30.0, 300.0)
+    by_severity = {child.match["severity"]: child for child in root.routes}
+    assert by_severity["critical"].escalation == by_severity["high"].escalation == "storm"
+    assert by_severity["info"].pending_for_seconds == 600.0
 
 
 @pytest.mark.parametrize("missing", sorted(CONFIG_ENV))
@@ -345,7 +378,8 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
 def test_dashboards_show_end_to_end_latency_state_size_and_severity() -> None:
     """The pipeline dashboard charts both end-to-end latencies (review created / observed to delivered, p50 and p99
     per notifier), the detector's state size per partition and its tracked keys by kind; the on-call dashboard
-    shows incidents opened by severity and the created-to-page latency."""
+    shows incidents opened by severity, the created-to-page latency and acknowledge / resolve times per responder
+    and per merchant and platform."""
     dashboards = {
         name: json.loads((DEPLOY / "grafana" / "dashboards" / f"{name}.json").read_text(encoding="utf-8"))
         for name in ("pipeline", "oncall")
@@ -359,6 +393,9 @@ def test_dashboards_show_end_to_end_latency_state_size_and_severity() -> None:
     assert "sum by (kind) (stormwatch_detector_tracked_keys)" in exprs["pipeline"]
     assert "sum by (severity) (rate(stormwatch_incidents_total" in exprs["oncall"]
     assert "stormwatch_review_created_to_delivered_seconds_bucket" in exprs["oncall"]
+    for by in ("responder", "merchant, platform"):  # response times per responder, merchant and platform
+        for metric in ("stormwatch_time_to_acknowledge_seconds", "stormwatch_time_to_resolve_seconds"):
+            assert f"sum by ({by}) (increase({metric}_sum" in exprs["oncall"], (by, metric)
     for dashboard in dashboards.values():
         ids = [panel["id"] for panel in dashboard_panels(dashboard)]
         assert len(ids) == len(set(ids))
