@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from services.shared import codec
 from services.shared.config import Config, load_config, parse_config
 from services.shared.errors import BadInput, ConfigError
-from tests.fuzz.strategies import FUZZ, ROOT, json_objects, json_values, scalars, schema_vocabulary
+from tests.fuzz.strategies import FUZZ, ROOT, fuzz_settings, json_objects, json_values, scalars, schema_vocabulary
 from tests.fuzz.test_fuzz_normalisers import _containers
 
 EXAMPLES = ROOT / "schemas" / "examples"
@@ -59,7 +59,7 @@ def mutated(draw: st.DrawFn, document: Any, keys: st.SearchStrategy[str]) -> Any
 
 
 @pytest.mark.parametrize("schema", sorted(DECODERS))
-@FUZZ
+@fuzz_settings(200)
 @given(data=st.data())
 def test_decoding_any_bytes_gives_an_event_or_bad_input(schema: str, data: st.DataObject) -> None:
     """A consumer's decode of any message value returns a typed event or raises BadInput (then dead-lettered);

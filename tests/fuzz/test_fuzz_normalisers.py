@@ -36,7 +36,6 @@ from services.simulator.app import SimulatorApp
 from services.simulator.clock import SimClock
 from services.simulator.scenario import demo_scenario
 from tests.fuzz.strategies import (
-    FUZZ,
     build_adapter_for_fuzzing,
     fuzz_settings,
     json_objects,
@@ -161,7 +160,7 @@ def test_platform_normaliser_gives_an_event_or_bad_input(platform: str, seeds: S
 GENERIC_KEYS = st.sampled_from(FIELDS)
 
 
-@FUZZ
+@fuzz_settings(200)
 @given(
     data=st.one_of(json_objects(GENERIC_KEYS), json_values(GENERIC_KEYS)),
     timezone=st.sampled_from(["UTC", "Europe/Amsterdam", "America/St_Johns", "Pacific/Kiritimati"]),
