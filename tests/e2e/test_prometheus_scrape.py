@@ -123,17 +123,17 @@ async def _api(pipeline: LocalPipeline, method: str, path: str) -> Any:
         return await response.json()
 
 
-async def _open_drill_incident(pipeline: LocalPipeline, settings: Settings) -> str:
+async def _open_drill_incident(pipeline: LocalPipeline, settings: Settings, title: str = "On-call drill") -> str:
     """Publish an open incident for the demo merchant and wait until the alerter has taken it in."""
     now = format_rfc3339(datetime.now(UTC))
     incident = IncidentEvent(
-        incident_id=deterministic_id("prometheus-test", "on-call drill"),
+        incident_id=deterministic_id("prometheus-test", title),
         version=1,
         status="open",
         kind="negative_spike",
         severity="high",
         merchant_id="demo-shop",
-        title="On-call drill",
+        title=title,
         summary="An incident for the on-call dashboard's acknowledge and resolve panels.",
         started_at=now,
         detected_at=now,
@@ -193,7 +193,8 @@ async def test_prometheus_scrapes_the_demo_and_every_panel_has_data(
     test_settings: Settings, schema_name: str, tmp_path: Path
 ) -> None:
     """With a real Prometheus scraping `stormwatch run` (the demo) every second, once the demo storm was paged and a
-    responder acknowledged and resolved it, every panel query of every dashboard returns at least one series."""
+    responder acknowledged and resolved one incident and another stays open, every panel query of every dashboard
+    returns at least one series."""
     scenario = dataclasses.replace(
         demo_scenario(speed=SPEED, origin=datetime(2026, 11, 23, tzinfo=UTC)), duration_seconds=3 * 3600
     )
@@ -207,6 +208,8 @@ async def test_prometheus_scrapes_the_demo_and_every_panel_has_data(
             incident_id = await _open_drill_incident(pipeline, test_settings)
             await _api(pipeline, "POST", f"/api/v1/incidents/{incident_id}/ack")
             await _api(pipeline, "POST", f"/api/v1/incidents/{incident_id}/resolve")
+            # And one that stays open, so the open-incidents panel has an incident whatever the detector resolved.
+            await _open_drill_incident(pipeline, test_settings, "Open drill")
             loop = asyncio.get_running_loop()
             deadline = loop.time() + QUERY_DEADLINE_SECONDS
             pending = dashboard_queries()
