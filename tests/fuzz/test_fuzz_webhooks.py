@@ -22,6 +22,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
+from services.pollers.adapters.facebook_webhooks import hub_signature
 from services.pollers.adapters.generic_items import FIELDS
 from services.pollers.webhooks import MAX_BODY, WebhookReceiver, sign
 from services.shared.config import SourceConfig
@@ -41,8 +42,29 @@ SOURCES = [
     )
     for platform in ("homeadvisor", "trustpilot")
 ]
+FACEBOOK_VERIFY = "fuzz-verify-token"
+# Facebook pushes signed with the app secret (X-Hub-Signature-256), after a hub.challenge handshake.
+SOURCES.append(
+    SourceConfig(
+        id="shop/facebook-push",
+        merchant_id="shop",
+        platform="facebook",
+        credentials={"app_secret": Secret(SECRET), "verify_token": Secret(FACEBOOK_VERIFY)},
+        options={"mode": "webhook"},
+    )
+)
 ITEM_KEYS = st.sampled_from([*FIELDS, "items", "events", "eventName", "eventData", "stars", "createdAt", "consumer"])
 TRUSTPILOT_EVENTS = st.sampled_from(["service-review-created", "service-review-updated", "service-review-deleted"])
+FEED_CHANGE = st.fixed_dictionaries(
+    {"field": st.sampled_from(["feed", "mention"]) | hostile_text,
+     "value": json_objects(st.sampled_from(["item", "verb", "comment_id", "post_id", "parent_id", "message",
+                                            "created_time", "from", "id", "name", "reaction_type"]))}
+)  # fmt: skip
+FEED = st.fixed_dictionaries(
+    {"object": st.sampled_from(["page", "user"]) | hostile_text,
+     "entry": st.lists(st.fixed_dictionaries({"id": json_values(), "time": json_values(),
+                                              "changes": st.lists(FEED_CHANGE, max_size=3)}), max_size=3)}
+)  # fmt: skip
 ENVELOPE = st.fixed_dictionaries(
     {
         "events": st.lists(
@@ -59,6 +81,7 @@ BODIES = st.one_of(
     st.lists(json_objects(ITEM_KEYS), max_size=4).map(lambda items: orjson.dumps({"items": items})),
     json_objects(ITEM_KEYS).map(orjson.dumps),
     ENVELOPE.map(orjson.dumps),
+    FEED.map(orjson.dumps),
     st.just(b"<oversized>"),  # replaced by MAX_BODY + 1 bytes in the test (a huge repr makes hypothesis warn)
 )
 # What an HTTP client can send as a header value (aiohttp refuses control characters; raw bytes are tested below).
@@ -119,8 +142,10 @@ async def test_any_webhook_delivery_is_answered_2xx_or_4xx_and_counted(
     if signing.startswith("correct"):
         stamp = str(int(time.time()) - age) if signing == "correct" else timestamp
         headers = {"X-Stormwatch-Timestamp": stamp, "X-Stormwatch-Signature": sign(SECRET, stamp, body)}
+        headers["X-Hub-Signature-256"] = hub_signature(SECRET, body)
     elif signing == "random":
         headers = {"X-Stormwatch-Timestamp": timestamp, "X-Stormwatch-Signature": signature}
+        headers["X-Hub-Signature-256"] = signature
     before = rig.count("stormwatch_webhook_requests_total")
     response = await rig.client.post("/webhooks/" + path.lstrip("/"), data=io.BytesIO(body), headers=headers)
     event(f"status {response.status}")
@@ -164,3 +189,27 @@ async def test_a_signed_nan_timestamp_is_stale(rig: Rig) -> None:
         headers = {"X-Stormwatch-Timestamp": stamp, "X-Stormwatch-Signature": sign(SECRET, stamp, body)}
         response = await rig.client.post("/webhooks/shop/homeadvisor", data=body, headers=headers)
         assert response.status == 401 and (await response.json()) == {"error": "stale"}
+
+
+@FUZZ
+@given(
+    path=st.sampled_from([s.id for s in SOURCES]),
+    query=st.dictionaries(
+        st.sampled_from(["hub.mode", "hub.verify_token", "hub.challenge"]) | st.text(max_size=5),
+        st.sampled_from(["subscribe", FACEBOOK_VERIFY, "1158201444"]) | HEADER_TEXT,
+        max_size=4,
+    ),
+)
+async def test_any_subscription_handshake_is_answered_below_500_and_counted(
+    rig: Rig, path: str, query: dict[str, str]
+) -> None:
+    """Meta's GET handshake with any query: the challenge echoed (200) only for our verify token, else 403 / 404
+    (or 405 where no handshake is served), never a 5xx; each answer from the receiver is counted."""
+    before = rig.count("stormwatch_webhook_requests_total")
+    response = await rig.client.get("/webhooks/" + path, params=query)
+    event(f"status {response.status}")
+    assert response.status in {200, 403, 404, 405}, (response.status, await response.text())
+    if response.status == 200:
+        assert query.get("hub.verify_token") == FACEBOOK_VERIFY and await response.text() == query["hub.challenge"]
+    if response.status != 405:
+        assert rig.count("stormwatch_webhook_requests_total") == before + 1
