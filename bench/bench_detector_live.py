@@ -42,13 +42,13 @@ from services.simulator.texts import PHRASEBOOKS, compose
 MERCHANTS = 200
 
 
-def make_events(count: int, seed: int = 3) -> list[ReviewEvent]:
+def make_events(count: int, seed: int = 3, merchants: int = MERCHANTS) -> list[ReviewEvent]:
     rng = random.Random(seed)
     start = datetime(2026, 11, 1, tzinfo=UTC)
     languages = list(PHRASEBOOKS)
     events = []
     for i in range(count):
-        merchant = f"m{i % MERCHANTS}"
+        merchant = f"m{i % merchants}"
         stars = rng.choices([1, 2, 3, 4, 5], [8, 4, 8, 25, 55])[0]
         language = rng.choice(languages)
         category = rng.choice(["logistics", "quality", "service"]) if stars <= 2 else None
@@ -106,9 +106,11 @@ def _total(registries: list[CollectorRegistry], name: str, label: tuple[str, str
     )
 
 
-async def detector(settings: Settings, count: int, group: str, replicas: int = 1) -> tuple[float, float]:
+async def detector(
+    settings: Settings, count: int, group: str, replicas: int = 1, merchants: int = MERCHANTS
+) -> tuple[float, float]:
     """Events/s of `replicas` detector apps (one consumer group) over `count` events, and the model's share."""
-    config = parse_config({"merchants": [{"id": f"m{i}"} for i in range(MERCHANTS)]})
+    config = parse_config({"merchants": [{"id": f"m{i}"} for i in range(merchants)]})
     registries = [new_registry() for _ in range(replicas)]
     apps = [
         DetectorApp(
@@ -139,7 +141,7 @@ async def detector(settings: Settings, count: int, group: str, replicas: int = 1
     return count / elapsed, model / count
 
 
-async def main(count: int, runs: int, partitions: int, replicas: int, with_bytewax: bool) -> None:
+async def main(count: int, runs: int, partitions: int, replicas: int, with_bytewax: bool, merchants: int) -> None:
     configure_logging("json", "warning")
     with tempfile.TemporaryDirectory() as folder:
         broker = EmbeddedBroker()
@@ -154,7 +156,7 @@ async def main(count: int, runs: int, partitions: int, replicas: int, with_bytew
             )
             producer = EventProducer(ProducerSettings(broker.bootstrap_servers))
             await producer.start()
-            events = make_events(count)
+            events = make_events(count, merchants=merchants)
             for i in range(0, count, 1000):
                 chunk = events[i : i + 1000]
                 await producer.send_batch(
@@ -180,11 +182,11 @@ async def main(count: int, runs: int, partitions: int, replicas: int, with_bytew
                     consumer_session_timeout_ms=6000,
                     fetch_max_wait_ms=10,
                 )
-                rate, share = await detector(settings, count, f"det{run}", replicas)
+                rate, share = await detector(settings, count, f"det{run}", replicas, merchants)
                 rates.append(rate)
                 shares.append(share)
             f, r = statistics.median(floors), statistics.median(rates)
-            print(f"events {count}, merchants {MERCHANTS}, partitions {partitions}, replicas {replicas}, runs {runs}")
+            print(f"events {count}, merchants {merchants}, partitions {partitions}, replicas {replicas}, runs {runs}")
             print(f"floor (consume + decode)             median {f:10.0f} ev/s   runs {[round(x) for x in floors]}")
             print(f"detector (classify+store+checkpoint) median {r:10.0f} ev/s   runs {[round(x) for x in rates]}")
             print(f"ratio detector/floor {r / f:.3f}; share needing the text model {statistics.median(shares):.1%}")
@@ -204,5 +206,15 @@ if __name__ == "__main__":
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--bytewax", action="store_true", help="also time the windowed count in Bytewax")
+    parser.add_argument("--merchants", type=int, default=MERCHANTS)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.events, arguments.runs, arguments.partitions, arguments.replicas, arguments.bytewax))
+    asyncio.run(
+        main(
+            arguments.events,
+            arguments.runs,
+            arguments.partitions,
+            arguments.replicas,
+            arguments.bytewax,
+            arguments.merchants,
+        )
+    )
