@@ -52,11 +52,11 @@ test: $(BIN)/stormwatch system-deps  ## run the whole test suite (unit, integrat
 test-unit: $(BIN)/stormwatch  ## only the unit tests (no I/O, seconds)
 	$(BIN)/pytest -q tests/unit
 
-chaos: $(BIN)/stormwatch  ## long chaos run: 200,000 events, 10 min of faults, 3 min broker outage (counts: .stormwatch/chaos-counts.json)
+chaos: $(BIN)/stormwatch  ## long chaos run: 200,000 events, 8 min of faults, 150 s broker outage (counts: .stormwatch/chaos-counts.json)
 	mkdir -p .stormwatch
 	STORMWATCH_CHAOS_EVENTS=$${STORMWATCH_CHAOS_EVENTS:-200000} \
-	STORMWATCH_CHAOS_SECONDS=$${STORMWATCH_CHAOS_SECONDS:-600} \
-	STORMWATCH_CHAOS_OUTAGE_SECONDS=$${STORMWATCH_CHAOS_OUTAGE_SECONDS:-180} \
+	STORMWATCH_CHAOS_SECONDS=$${STORMWATCH_CHAOS_SECONDS:-480} \
+	STORMWATCH_CHAOS_OUTAGE_SECONDS=$${STORMWATCH_CHAOS_OUTAGE_SECONDS:-150} \
 	STORMWATCH_CHAOS_REPORT=$${STORMWATCH_CHAOS_REPORT:-.stormwatch/chaos-counts.json} \
 	$(BIN)/pytest -q -s --timeout=0 tests/chaos
 

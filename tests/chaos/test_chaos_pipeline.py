@@ -249,6 +249,10 @@ class ChaosLoop:
     async def _guarded(self, target: str, action: Callable[[], Awaitable[None]]) -> None:
         try:
             await action()
+        except Exception as exc:  # noqa: BLE001 - recorded; the test fails on it after healing
+            self._counts.harness_errors.append(f"{target}: {exc!r}")
+            if target == "postgres":
+                await self._postgres.ensure_running()
         finally:
             self._busy.discard(target)
 
@@ -433,6 +437,7 @@ async def test_chaos_run_matches_an_uninterrupted_run(
                     chaos_loop.run(CHAOS_SECONDS),
                 )
                 # Every fault above heals itself; now wait until both runs agree (twice in a row) or time is up.
+                await postgres.ensure_running()
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + SETTLE_SECONDS
                 agreed = 0
@@ -466,6 +471,7 @@ async def test_chaos_run_matches_an_uninterrupted_run(
             assert all(counts.kills[name] for name in ("pollers", "detector", "alerter")), counts.as_dict()
             assert counts.rebalances >= 2 and counts.postgres_restarts and counts.postgres_outages, counts.as_dict()
             assert counts.receiver_failures and counts.receiver_hangs, counts.as_dict()
+            assert not counts.harness_errors, counts.harness_errors
             assert not counts.crashes, "\n\n".join(counts.crash_logs)
             assert counts.losses == 0, (counts.as_dict(), diagnostics)
             assert counts.duplicates == 0, (counts.as_dict(), diagnostics)
