@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -133,6 +134,9 @@ class EbayApi:
         """GET feedback received by a seller, newest first with sort=TIME; limit 25..200, offset."""
         self._on_reviews_request()
         refused = self._injected_fault() or self._refusal(request)
+        faults = self._scenario.faults
+        if faults.slow_every and self._calls % faults.slow_every == 0:
+            await asyncio.sleep(faults.slow_seconds)  # a slow answer: the client's timeout should fire first
         if refused is not None:
             return refused
         query = request.query

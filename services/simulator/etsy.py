@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import math
@@ -101,6 +102,9 @@ class EtsyApi:
         """GET shop reviews, newest first: limit (<= 100), offset, min_created / max_created (epoch seconds)."""
         self._on_reviews_request()
         fault = self._injected_fault()
+        faults = self._scenario.faults
+        if faults.slow_every and self._calls % faults.slow_every == 0:
+            await asyncio.sleep(faults.slow_seconds)  # a slow answer: the client's timeout should fire first
         if fault is not None:
             return fault
         merchant = self._by_key.get(request.headers.get("x-api-key", ""))

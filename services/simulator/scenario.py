@@ -212,7 +212,7 @@ class Faults:
     rate_limit_every: int = 0  # every Nth reviews request is answered 429 with Retry-After
     server_error_every: int = 0  # every Nth reviews request is answered 503 with Retry-After
     retry_after_seconds: int = 1
-    slow_every: int = 0  # every Nth Google reviews request answers only after slow_seconds (real time)
+    slow_every: int = 0  # every Nth reviews request (any platform) answers only after slow_seconds (real time)
     slow_seconds: int = 2
 
 

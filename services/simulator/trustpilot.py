@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -103,6 +104,9 @@ class TrustpilotApi:
         """GET the private reviews of a business unit, paged, filtered by date, visible up to simulated now."""
         self._on_reviews_request()
         refusal = self._injected_fault() or self._access_refusal(request)
+        faults = self._scenario.faults
+        if faults.slow_every and self._reviews_calls % faults.slow_every == 0:
+            await asyncio.sleep(faults.slow_seconds)  # a slow answer: the client's timeout should fire first
         if refusal is not None:
             return refusal
         merchant = self._by_unit[request.match_info["businessUnitId"]]

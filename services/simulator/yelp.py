@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,8 @@ class YelpApi:
         self._on_reviews_request()
         self._calls += 1
         faults = self._scenario.faults
+        if faults.slow_every and self._calls % faults.slow_every == 0:
+            await asyncio.sleep(faults.slow_seconds)  # a slow answer: the client's timeout should fire first
         if faults.rate_limit_every and self._calls % faults.rate_limit_every == 0:
             return self._error(429, "TOO_MANY_REQUESTS_PER_SECOND", "You have exceeded the queries-per-second limit.")
         if faults.server_error_every and self._calls % faults.server_error_every == 0:
