@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -49,8 +50,11 @@ class PollerApp(Lifecycle):
         registry: CollectorRegistry,
         http: HttpServer,
         serve_http: bool = True,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
+        # The clock of readiness (time since each source's last successful poll); tests inject one.
+        self._monotonic = monotonic
         self._settings = settings
         self._config = config
         self._registry = registry
@@ -126,9 +130,10 @@ class PollerApp(Lifecycle):
                     semaphore=semaphore,
                     options=poll_options,
                     fingerprints=fingerprints,
+                    monotonic=self._monotonic,
                 )
             )
-        self._started_at = time.monotonic()
+        self._started_at = self._monotonic()
         self._poll_tasks = [self.spawn(poller.run(), f"poll:{poller.source.id}") for poller in self._pollers]
         if self._serve_http:
             await self._http.start()
@@ -166,14 +171,15 @@ class PollerApp(Lifecycle):
             ok, detail = self._producer.health()
             if not ok:
                 return False, detail
-        now = time.monotonic()
-        stale = [p.source.id for p in self._pollers if not _recent(p, now, self._started_at)]
+        now = self._monotonic()
+        stale = [p.source.id for p in self._pollers if not is_recent(p, now, self._started_at)]
         if stale:
             return False, f"no recent successful poll: {', '.join(stale)}"
         return True, f"{len(self._pollers)} sources polling"
 
 
-def _recent(poller: SourcePoller, now: float, started_at: float) -> bool:
+def is_recent(poller: SourcePoller, now: float, started_at: float) -> bool:
+    """Whether a source succeeded within max(60 s, 5 poll intervals), or is still in its start-up grace."""
     window = max(60.0, 5 * poller.source.poll_interval_seconds)
     if poller.last_success is None:
         return now - started_at < STARTUP_GRACE_SECONDS
