@@ -155,7 +155,8 @@ class LocalPipeline(Lifecycle):
 
 
 def demo_config(simulator: Any, webhook_url: str) -> Config:
-    """The built-in demo: the demo merchant on every simulated platform, paged to console and webhook."""
+    """The built-in demo: the demo merchant on every simulated platform, paged to console and webhook; negative
+    spikes also run an on-call escalation (a daily schedule of two people, paged on the `oncall-page` log)."""
     from services.simulator.sources import simulated_sources
 
     # More than the demo's 48 h of history: the simulated clock runs from the first call, so a source that starts
@@ -169,8 +170,32 @@ def demo_config(simulator: Any, webhook_url: str) -> Config:
             "receivers": [
                 {"name": "console", "type": "log"},
                 {"name": "team-webhook", "type": "webhook", "url": webhook_url, "signing_secret": DEMO_WEBHOOK_SECRET},
+                # The on-call pages of the escalation below, logged apart from the team's notifications.
+                {"name": "oncall-page", "type": "log"},
             ],
-            "route": {"receivers": ["console", "team-webhook"]},
+            "people": [{"name": "sam", "receivers": ["oncall-page"]}, {"name": "lee", "receivers": ["oncall-page"]}],
+            "schedules": [
+                {
+                    "name": "demo-primary",
+                    "time_zone": "Europe/Amsterdam",
+                    "layers": [
+                        {"participants": ["sam", "lee"], "rotation": "1d", "handoff": "09:00", "start": "2026-01-05"}
+                    ],
+                }
+            ],
+            # Whoever is primary is paged at once, then lee (the lead) after 10 minutes without an acknowledgement.
+            "escalation_policies": [
+                {
+                    "name": "demo-oncall",
+                    "levels": [{"targets": ["demo-primary"]}, {"delay": "10m", "targets": ["lee"]}],
+                    "ack_timeout": "30m",
+                }
+            ],
+            # Negative spikes (the demo storm) run the escalation besides the team's receivers (inherited).
+            "route": {
+                "receivers": ["console", "team-webhook"],
+                "routes": [{"match": {"kind": "negative_spike"}, "escalation": "demo-oncall"}],
+            },
         }
     )
 
