@@ -1,4 +1,5 @@
-"""Scenario outages: while one covers a platform, every route of that platform answers 503, token endpoints too.
+"""Scenario outages: while one covers a platform, every route of that platform answers 503 (down) or 429 (a burst
+of rate limiting, with Retry-After), token endpoints too.
 
 Applied by wrapping each platform's routes, so the per-platform API modules stay unaware of outages.
 """
@@ -41,11 +42,18 @@ def with_outages(
     def guard(handler: Handler) -> Handler:
         async def during_outage_or_handler(request: web.Request) -> web.StreamResponse:
             offset = (clock.now() - origin).total_seconds()
-            if any(outage.covers(platform, offset) for outage in relevant):
-                requests.labels(platform=platform, status="503").inc()
-                # A real outage says nothing useful: no Retry-After, an HTML-ish body, not the API's error shape.
-                return web.Response(status=503, text="503 Service Unavailable", content_type="text/plain")
-            return await handler(request)
+            current = next((outage for outage in relevant if outage.covers(platform, offset)), None)
+            if current is None:
+                return await handler(request)
+            requests.labels(platform=platform, status=str(current.status)).inc()
+            if current.status == 429:
+                # A burst of throttling: every call refused, each with the platform-neutral hint to come back soon.
+                headers = {"Retry-After": "1"}
+                return web.Response(
+                    status=429, text="429 Too Many Requests", content_type="text/plain", headers=headers
+                )
+            # A real outage says nothing useful: no Retry-After, an HTML-ish body, not the API's error shape.
+            return web.Response(status=503, text="503 Service Unavailable", content_type="text/plain")
 
         return during_outage_or_handler
 

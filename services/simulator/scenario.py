@@ -31,6 +31,7 @@ class StormWindow:
     duration_seconds: float
     extra_negative_per_hour: float
     category: str = "logistics"
+    platform: str = "trustpilot"  # the platform whose reviews spike (the merchant must be on it)
 
     def contains(self, elapsed_seconds: float) -> bool:
         return self.start_offset_seconds <= elapsed_seconds < self.start_offset_seconds + self.duration_seconds
@@ -197,6 +198,7 @@ class Outage:
     start_offset_seconds: float
     duration_seconds: float
     platform: str | None = None
+    status: int = 503  # 503: the platform is down; 429: a burst of rate limiting (with Retry-After)
 
     def covers(self, platform: str, offset_seconds: float) -> bool:
         if self.platform is not None and self.platform != platform:
@@ -302,6 +304,21 @@ def demo_scenario(speed: float = 120.0, seed: int = 7, origin: datetime | None =
 
 
 _NUMBER = {"type": "number", "minimum": 0}
+# Platforms a storm can hit -> the merchant's section that puts the merchant on it.
+STORM_PLATFORMS = {
+    "trustpilot": "trustpilot",
+    "google_business": "google",
+    "etsy": "etsy",
+    "yelp": "yelp",
+    "ebay": "ebay",
+    "taobao": "taobao",
+    "ecwid": "ecwid",
+    "google_play": "google_play",
+    "app_store": "app_store",
+    "rss": "feeds",
+    "facebook": "facebook",
+    "x": "x",
+}
 # A platform outage: every request to `platform` (all platforms when absent) is answered 503 for `minutes`.
 _OUTAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -311,6 +328,7 @@ _OUTAGE_SCHEMA: dict[str, Any] = {
         "platform": {"type": "string", "minLength": 1},
         "start_minutes": {"type": "number"},
         "minutes": {"type": "number", "exclusiveMinimum": 0},
+        "status": {"enum": [503, 429]},
     },
 }
 # A viral thread: `platform` needs the merchant's page / handle; counts are reached after `hours`.
@@ -487,6 +505,7 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
                                 "duration_minutes": {"type": "number", "exclusiveMinimum": 0},
                                 "extra_negative_per_hour": _NUMBER,
                                 "category": {"enum": list(NEGATIVE_CATEGORIES)},
+                                "platform": {"enum": list(STORM_PLATFORMS)},
                             },
                         },
                     },
@@ -542,6 +561,7 @@ def _outages(raw: list[dict[str, Any]]) -> tuple[Outage, ...]:
             start_offset_seconds=float(outage["start_minutes"]) * 60.0,
             duration_seconds=float(outage["minutes"]) * 60.0,
             platform=outage.get("platform"),
+            status=outage.get("status", 503),
         )
         for outage in raw
     )
@@ -570,9 +590,14 @@ def _merchant(raw: dict[str, Any], where: str) -> MerchantProfile:
             duration_seconds=float(storm["duration_minutes"]) * 60,
             extra_negative_per_hour=float(storm["extra_negative_per_hour"]),
             category=storm.get("category", "logistics"),
+            platform=storm.get("platform", "trustpilot"),
         )
         for storm in raw.get("storms", [])
     )
+    for i, storm in enumerate(storms):
+        if STORM_PLATFORMS[storm.platform] not in raw:
+            key = STORM_PLATFORMS[storm.platform]
+            raise ConfigError(f"{where}.storms[{i}].platform: {storm.platform} needs the merchant's `{key}` section")
     return MerchantProfile(
         id=raw["id"],
         name=raw.get("name", raw["id"]),

@@ -75,21 +75,27 @@ def published_timeline(
 
 def generate_timeline(scenario: Scenario) -> Timeline:
     """Every review in [origin - history, origin + duration] for every merchant: same scenario, same reviews."""
-    return Timeline({m.id: _merchant_reviews(scenario, m) for m in scenario.merchants})
+    return Timeline({m.id: _merchant_reviews(scenario, _storms_on(m, "trustpilot")) for m in scenario.merchants})
 
 
 def generate_platform_timeline(scenario: Scenario, platform: str, rates: dict[str, float]) -> Timeline:
-    """The baseline reviews of another platform (merchant id -> reviews per hour): own random stream, no storms.
-
-    Storms stay where the scenario puts them (Trustpilot), so an added platform never makes a spike of its own.
+    """The reviews of another platform (merchant id -> reviews per hour): own random stream, and only the storms
+    the scenario puts on this platform (a storm is on Trustpilot unless it names another), so an added platform
+    never makes a spike the scenario did not ask for.
     """
-    profiles = [replace(m, baseline_per_hour=rates[m.id], storms=()) for m in scenario.merchants if m.id in rates]
+    profiles = [
+        replace(_storms_on(m, platform), baseline_per_hour=rates[m.id]) for m in scenario.merchants if m.id in rates
+    ]
     return Timeline(
         {
             m.id: tuple(replace(r, platform=platform) for r in _merchant_reviews(scenario, m, stream=platform))
             for m in profiles
         }
     )
+
+
+def _storms_on(merchant: MerchantProfile, platform: str) -> MerchantProfile:
+    return replace(merchant, storms=tuple(s for s in merchant.storms if s.platform == platform))
 
 
 def _merchant_reviews(scenario: Scenario, merchant: MerchantProfile, stream: str = "") -> tuple[SimReview, ...]:

@@ -109,3 +109,37 @@ def test_scenario_yaml_describes_outages_in_minutes() -> None:
     document["faults"] = {"outages": [{"start_minutes": 30}]}
     with pytest.raises(ConfigError, match="outages"):
         parse_scenario(document)
+
+
+async def test_a_429_burst_is_retried_after_and_caught_up_without_gaps(
+    registry: CollectorRegistry, http: aiohttp.ClientSession
+) -> None:
+    """An outage with status 429 is a burst of rate limiting: every Etsy call is refused with 429 and Retry-After,
+    the poller counts rate-limit waits and errors, keeps its cursor, and publishes everything once after the burst."""
+    burst = Outage(start_offset_seconds=3600, duration_seconds=600, platform="etsy", status=429)
+    async with SimulatorApp(scenario(burst), registry=registry, clock=SimClock.manual(ORIGIN)) as sim:
+        r = rig(sim, http, registry)
+        await poll_until_caught_up(r)
+        before, published = dict(r.cursors.stored or {}), len(r.events())
+        sim.clock.advance(3600 + 60)
+        async with http.get(f"{sim.url}/v3/application/shops/777/reviews") as refused:
+            assert refused.status == 429 and refused.headers["Retry-After"] == "1"
+        with pytest.raises(Exception, match="429"):
+            await r.poller.poll_once()
+        assert r.cursors.stored == before and len(r.events()) == published
+        waits = registry.get_sample_value("stormwatch_rate_limit_waits_total", {"platform": "etsy"})
+        assert waits is not None and waits >= 1
+        sim.clock.advance(600)
+        await poll_until_caught_up(r)
+        ids = [e.item_id for e in r.events()]
+        assert sorted(ids) == truth(sim) and len(ids) == len(set(ids)) and len(ids) > published
+
+
+def test_scenario_yaml_describes_429_bursts() -> None:
+    """`faults.outages[].status: 429` makes an outage a rate-limit burst; only 503 and 429 are accepted."""
+    merchants = [{"id": "m", "trustpilot": {"business_unit_id": "bu-m"}}]
+    burst = {"platform": "x", "start_minutes": 5, "minutes": 2, "status": 429}
+    parsed = parse_scenario({"merchants": merchants, "faults": {"outages": [burst]}})
+    assert parsed.outages == (Outage(start_offset_seconds=300, duration_seconds=120, platform="x", status=429),)
+    with pytest.raises(ConfigError, match="status"):
+        parse_scenario({"merchants": merchants, "faults": {"outages": [{**burst, "status": 500}]}})

@@ -17,9 +17,10 @@ from services.simulator.scenario import (
     TrustpilotAccount,
     demo_scenario,
     load_scenario,
+    parse_scenario,
 )
 from services.simulator.texts import PHRASEBOOKS
-from services.simulator.timeline import MALFORMATIONS, generate_timeline
+from services.simulator.timeline import MALFORMATIONS, SimReview, generate_platform_timeline, generate_timeline
 
 ORIGIN = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # a Monday
 
@@ -183,3 +184,48 @@ def test_scenario_visibility_follows_the_clock() -> None:
     visible = timeline.visible("m", ORIGIN)
     assert visible and all(r.created_at <= ORIGIN for r in visible)
     assert len(timeline.visible("m", ORIGIN + timedelta(hours=1))) == len(timeline.all("m"))
+
+
+def _storm_document(platform: str | None, **sections: object) -> dict[str, object]:
+    storm: dict[str, object] = {"start_minutes": 30, "duration_minutes": 60, "extra_negative_per_hour": 120}
+    if platform is not None:
+        storm["platform"] = platform
+    merchant = {"id": "m", "trustpilot": {"business_unit_id": "bu-m"}, "baseline_per_hour": 6, "storms": [storm]}
+    return {
+        "origin": "2026-11-02T12:00:00Z",
+        "history_hours": 2,
+        "duration_hours": 3,
+        "merchants": [{**merchant, **sections}],
+    }
+
+
+def test_a_storm_can_hit_one_named_platform_only() -> None:
+    """`storms[].platform` puts the spike of negative reviews on that platform (Google Play here): its timeline gets
+    the extra one- and two-star reviews inside the window, while Trustpilot's is the same as with no storm at all;
+    without `platform` the storm stays on Trustpilot, as before."""
+    play = {"google_play": {"package_name": "com.m.app", "baseline_per_hour": 6}}
+    on_play = parse_scenario(_storm_document("google_play", **play))
+    on_trustpilot = parse_scenario(_storm_document(None, **play))
+    window_start, window_end = ORIGIN + timedelta(minutes=30), ORIGIN + timedelta(minutes=90)
+
+    def negatives_in_window(reviews: tuple[SimReview, ...]) -> int:
+        return len([r for r in reviews if window_start <= r.created_at < window_end and r.stars <= 2])
+
+    rates = {"m": 6.0}
+    play_stormy = generate_platform_timeline(on_play, "google_play", rates).all("m")
+    play_calm = generate_platform_timeline(on_trustpilot, "google_play", rates).all("m")
+    assert negatives_in_window(play_stormy) >= negatives_in_window(play_calm) + 60
+    assert generate_timeline(on_play).all("m") != generate_timeline(on_trustpilot).all("m")
+    no_storm = _storm_document(None, **play)
+    no_storm["merchants"] = [{"id": "m", "trustpilot": {"business_unit_id": "bu-m"}, "baseline_per_hour": 6, **play}]
+    calm = parse_scenario(no_storm)
+    assert generate_timeline(on_play).all("m") == generate_timeline(calm).all("m")
+    assert negatives_in_window(generate_timeline(on_trustpilot).all("m")) >= 60
+
+
+def test_a_storm_on_a_platform_the_merchant_is_not_on_is_an_error() -> None:
+    """A storm naming a platform without the merchant's section for it, or an unknown platform, names the key."""
+    with pytest.raises(ConfigError, match=r"merchants\[0\]\.storms\[0\]\.platform: taobao needs .*taobao"):
+        parse_scenario(_storm_document("taobao"))
+    with pytest.raises(ConfigError, match="storms"):
+        parse_scenario(_storm_document("amazon"))
