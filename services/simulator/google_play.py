@@ -31,8 +31,9 @@ REVIEWS_PATH = "/androidpublisher/v3/applications/{package}/reviews"
 TOKEN_TTL_SECONDS = 3599
 WINDOW = timedelta(days=7)  # Play lists only reviews modified in about the last week
 MAX_RESULTS = 100
-# Replies and author edits as Google Business shows them (the same simulated behaviour, Play's shapes).
-_BEHAVIOUR = GoogleLocation("0", "0", reply_share=0.5, edit_share=0.6)
+# Replies and author edits as Google Business shows them (the same simulated behaviour, Play's shapes); the shares
+# come from the scenario's `google_play` section. Whether a review has text does not depend on them.
+_BEHAVIOUR = GoogleLocation("0", "0")
 
 
 def _unb64(text: str) -> bytes:
@@ -76,6 +77,9 @@ class GooglePlayApi:
         self._monotonic = monotonic
         apps = {m.id: m.google_play for m in scenario.merchants if m.google_play is not None}
         self._by_package = {a.package_name: m for m, a in apps.items()}
+        self._behaviour = {
+            m: GoogleLocation("0", "0", reply_share=a.reply_share, edit_share=a.edit_share) for m, a in apps.items()
+        }
         self._timeline = generate_platform_timeline(
             scenario, PLATFORM, {m: a.baseline_per_hour for m, a in apps.items()}
         )
@@ -118,7 +122,8 @@ class GooglePlayApi:
         """Ground truth: what Play lists at `now`: reviews with text, modified within the last week."""
         if merchant_id not in self._timeline.merchant_ids:
             return []
-        states = [_state(r, now) for r in self._timeline.visible(merchant_id, now)]
+        behaviour = self._behaviour[merchant_id]
+        states = [_state(r, behaviour, now) for r in self._timeline.visible(merchant_id, now)]
         return [s for s in states if s.comment is not None and s.updated_at > now - WINDOW]
 
     def _reply(self, status: int, body: object) -> web.Response:
@@ -182,9 +187,9 @@ class GooglePlayApi:
         return self._reply(200, body)
 
 
-def _state(review: SimReview, now: datetime) -> ReviewState:
+def _state(review: SimReview, behaviour: GoogleLocation, now: datetime) -> ReviewState:
     """Replies and edits as Google Business shows them; broken reviews stay as they are (one dead letter each)."""
-    state = state_at(review, _BEHAVIOUR, now)
+    state = state_at(review, behaviour, now)
     if review.malformed:
         return ReviewState(review, review.stars, state.comment, None, review.created_at)
     return state

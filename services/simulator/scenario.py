@@ -99,6 +99,8 @@ class PlayApp:
 
     package_name: str
     baseline_per_hour: float = 2.0
+    reply_share: float = 0.5  # reviews the developer answers some hours later (lastModified moves)
+    edit_share: float = 0.6  # answered negative reviews whose author then raises the rating to five stars
 
 
 @dataclass(frozen=True)
@@ -448,6 +450,8 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
                         "properties": {
                             "package_name": {"type": "string", "minLength": 1},
                             "baseline_per_hour": _NUMBER,
+                            "reply_share": {"type": "number", "minimum": 0, "maximum": 1},
+                            "edit_share": {"type": "number", "minimum": 0, "maximum": 1},
                         },
                     },
                     "app_store": {

@@ -3,14 +3,19 @@ those platforms are validated with errors naming the bad key."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from services.pollers.adapters.registry import build_adapter
+from services.shared import metrics
 from services.shared.config import SourceConfig
 from services.shared.errors import ConfigError
 from services.shared.settings import Secret
+from services.simulator.clock import SimClock
+from services.simulator.google_play import GooglePlayApi
 from services.simulator.scenario import AppStoreApp, EcwidStore, NewsFeed, PlayApp, TaobaoShop, parse_scenario
 
 
@@ -70,3 +75,45 @@ def test_bad_source_configuration_names_the_key(source: SourceConfig, key: str) 
     """Missing credentials, bad ids, out-of-range options and unknown options fail at start-up, naming the key."""
     with pytest.raises(ConfigError, match=key):
         build_adapter(source, 0)
+
+
+def test_google_play_replies_and_rating_edits_are_scenario_knobs() -> None:
+    """`google_play.reply_share` / `edit_share` set how many reviews the developer answers and how many answered
+    negative ones the author then raises to five stars: none with 0, every one (once old enough) with 1."""
+
+    def states(reply_share: float, edit_share: float) -> list[Any]:
+        play = {"package_name": "com.m.app", "baseline_per_hour": 20, "reply_share": reply_share}
+        document = {
+            "origin": "2026-11-02T12:00:00Z",
+            "history_hours": 24,
+            "merchants": [
+                {"id": "m", "trustpilot": {"business_unit_id": "b"}, "google_play": {**play, "edit_share": edit_share}}
+            ],
+        }
+        scenario = parse_scenario(document)
+        requests = metrics.counter(CollectorRegistry(), "sim_requests_total", "test", ["platform", "status"])
+        api = GooglePlayApi(scenario, SimClock.manual(scenario.origin), requests)
+        old = scenario.origin - timedelta(hours=12)  # long enough ago to be answered and edited
+        return [s for s in api.visible("m", scenario.origin) if s.review.created_at < old and not s.review.malformed]
+
+    silent = states(0.0, 0.0)
+    assert silent and all(s.reply_at is None and s.stars == s.review.stars for s in silent)
+    busy = states(1.0, 1.0)
+    assert all(s.reply_at is not None for s in busy)
+    negatives = [s for s in busy if s.review.stars <= 2]
+    assert negatives and all(s.stars == 5 for s in negatives)
+    assert parse_scenario(
+        {"merchants": [{"id": "m", "trustpilot": {"business_unit_id": "b"}, "google_play": {"package_name": "p"}}]}
+    ).merchants[0].google_play == PlayApp("p", reply_share=0.5, edit_share=0.6)
+    with pytest.raises(ConfigError, match=r"google_play\.reply_share"):
+        parse_scenario(
+            {
+                "merchants": [
+                    {
+                        "id": "m",
+                        "trustpilot": {"business_unit_id": "b"},
+                        "google_play": {"package_name": "p", "reply_share": 2},
+                    }
+                ]
+            }
+        )
