@@ -18,7 +18,7 @@ from prometheus_client import Counter
 
 from services.shared.timeutil import format_rfc3339
 from services.simulator.clock import SimClock
-from services.simulator.scenario import Scenario
+from services.simulator.scenario import EbaySeller, Scenario
 from services.simulator.timeline import SimReview, generate_platform_timeline
 
 PLATFORM = "ebay"
@@ -43,15 +43,18 @@ class FeedbackState:
     withdrawn: bool
 
 
-def state_at(review: SimReview, now: datetime) -> FeedbackState:
-    """Deterministic from the id: some negatives get a seller reply, then a buyer follow-up, some are withdrawn."""
+def state_at(review: SimReview, now: datetime, seller: EbaySeller | None = None) -> FeedbackState:
+    """Deterministic from the id: some negatives get a seller reply, then a buyer follow-up, some are withdrawn
+    (the shares are the seller's scenario settings)."""
+    seller = seller or EbaySeller("")
     h = int(hashlib.sha256(review.id.encode()).hexdigest()[:12], 16)
     negative = review.stars <= 2
     reply_at = review.created_at + timedelta(hours=1 + h % 3)
-    replied = negative and h % 10 < 5 and reply_at <= now
+    replied = negative and h % 1000 < round(seller.reply_share * 1000) and reply_at <= now
     followup_at = reply_at + timedelta(hours=2)
     followed = replied and (h >> 8) % 10 < 6 and followup_at <= now
-    withdrawn = followed and (h >> 16) % 10 < 4 and followup_at + timedelta(hours=1) <= now
+    picked = (h >> 16) % 1000 < round(seller.withdraw_share * 1000)
+    withdrawn = followed and picked and followup_at + timedelta(hours=1) <= now
     return FeedbackState(review, reply_at if replied else None, followup_at if followed else None, withdrawn)
 
 
@@ -78,6 +81,7 @@ class EbayApi:
         self._monotonic = monotonic
         sellers = {m.id: m.ebay for m in scenario.merchants if m.ebay is not None}
         self._by_user = {s.user_id: m for m, s in sellers.items()}
+        self._sellers = sellers
         self.timeline = generate_platform_timeline(
             scenario, PLATFORM, {m: s.baseline_per_hour for m, s in sellers.items()}
         )
@@ -91,7 +95,8 @@ class EbayApi:
     def visible(self, merchant_id: str, now: datetime) -> list[FeedbackState]:
         if merchant_id not in self.timeline.merchant_ids:
             return []
-        return [state_at(r, now) for r in self.timeline.visible(merchant_id, now)]
+        seller = self._sellers[merchant_id]
+        return [state_at(r, now, seller) for r in self.timeline.visible(merchant_id, now)]
 
     def _reply(self, status: int, body: object) -> web.Response:
         self._requests.labels(platform=PLATFORM, status=str(status)).inc()

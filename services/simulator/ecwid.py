@@ -45,9 +45,10 @@ class EcwidState:
     updated_at: datetime
 
 
-def state_at(review: SimReview, now: datetime) -> EcwidState:
-    # Broken items stay as they are (one dead letter each); some intact ones are edited by their authors.
-    edited = not review.malformed and int(review.id[-3:], 16) % 10 < 3 and review.created_at + EDIT_AFTER <= now
+def state_at(review: SimReview, now: datetime, edit_share: float = 0.3) -> EcwidState:
+    # Broken items stay as they are (one dead letter each); `edit_share` of the intact ones are edited by their authors.
+    picked = int(review.id[-3:], 16) % 1000 < round(edit_share * 1000)
+    edited = not review.malformed and picked and review.created_at + EDIT_AFTER <= now
     if not edited:
         return EcwidState(review, review.stars, review.text, review.created_at)
     rating = 5 if review.stars <= 2 else max(1, review.stars - 2)
@@ -71,6 +72,7 @@ class EcwidApi:
         self._on_reviews_request = on_reviews_request
         stores = {m.id: m.ecwid for m in scenario.merchants if m.ecwid is not None}
         self._by_store = {s.store_id: m for m, s in stores.items()}
+        self._edit_share = {m: s.edit_share for m, s in stores.items()}
         self._timeline = generate_platform_timeline(
             scenario, PLATFORM, {m: s.baseline_per_hour for m, s in stores.items()}
         )
@@ -86,7 +88,8 @@ class EcwidApi:
         """Ground truth: every review of the store as shown at `now`."""
         if merchant_id not in self._timeline.merchant_ids:
             return []
-        return [state_at(r, now) for r in self._timeline.visible(merchant_id, now)]
+        share = self._edit_share[merchant_id]
+        return [state_at(r, now, share) for r in self._timeline.visible(merchant_id, now)]
 
     def _reply(self, status: int, body: object, headers: dict[str, str] | None = None) -> web.Response:
         self._requests.labels(platform=PLATFORM, status=str(status)).inc()

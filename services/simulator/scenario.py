@@ -75,6 +75,8 @@ class EbaySeller:
 
     user_id: str
     baseline_per_hour: float = 3.0
+    reply_share: float = 0.5  # negative feedback the seller answers (then 60 % get a buyer follow-up)
+    withdraw_share: float = 0.4  # followed-up feedback the buyer then withdraws (a review.deleted)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class EcwidStore:
 
     store_id: str
     baseline_per_hour: float = 2.0
+    edit_share: float = 0.3  # reviews their authors edit three hours later (rating and text change)
 
 
 @dataclass(frozen=True)
@@ -426,7 +429,12 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
                         "type": "object",
                         "additionalProperties": False,
                         "required": ["user_id"],
-                        "properties": {"user_id": {"type": "string", "minLength": 1}, "baseline_per_hour": _NUMBER},
+                        "properties": {
+                            "user_id": {"type": "string", "minLength": 1},
+                            "baseline_per_hour": _NUMBER,
+                            "reply_share": {"type": "number", "minimum": 0, "maximum": 1},
+                            "withdraw_share": {"type": "number", "minimum": 0, "maximum": 1},
+                        },
                     },
                     "taobao": {
                         "type": "object",
@@ -441,6 +449,7 @@ _SCENARIO_SCHEMA: dict[str, Any] = {
                         "properties": {
                             "store_id": {"type": "string", "pattern": "^[0-9]+$"},
                             "baseline_per_hour": _NUMBER,
+                            "edit_share": {"type": "number", "minimum": 0, "maximum": 1},
                         },
                     },
                     "google_play": {

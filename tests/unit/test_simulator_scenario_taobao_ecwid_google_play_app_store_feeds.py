@@ -15,6 +15,8 @@ from services.shared.config import SourceConfig
 from services.shared.errors import ConfigError
 from services.shared.settings import Secret
 from services.simulator.clock import SimClock
+from services.simulator.ebay import EbayApi
+from services.simulator.ecwid import EcwidApi
 from services.simulator.google_play import GooglePlayApi
 from services.simulator.scenario import AppStoreApp, EcwidStore, NewsFeed, PlayApp, TaobaoShop, parse_scenario
 
@@ -117,3 +119,41 @@ def test_google_play_replies_and_rating_edits_are_scenario_knobs() -> None:
                 ]
             }
         )
+
+
+def _scenario_with(**sections: Any) -> Any:
+    merchant = {"id": "m", "trustpilot": {"business_unit_id": "b"}, **sections}
+    return parse_scenario({"origin": "2026-11-02T12:00:00Z", "history_hours": 48, "merchants": [merchant]})
+
+
+def _requests() -> Any:
+    return metrics.counter(CollectorRegistry(), "sim_requests_total", "test", ["platform", "status"])
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_ecwid_author_edits_are_a_scenario_knob(share: float) -> None:
+    """`ecwid.edit_share`: with 0 no review is ever edited, with 1 every intact review older than the edit delay is."""
+    scenario = _scenario_with(ecwid={"store_id": "4040", "baseline_per_hour": 10, "edit_share": share})
+    api = EcwidApi(scenario, SimClock.manual(scenario.origin), _requests())
+    old = [s for s in api.visible("m", scenario.origin) if s.review.created_at < scenario.origin - timedelta(hours=4)]
+    intact = [s for s in old if not s.review.malformed]
+    assert intact
+    assert all((s.updated_at != s.review.created_at) is (share == 1.0) for s in intact)
+
+
+@pytest.mark.parametrize(("reply_share", "withdraw_share"), [(0.0, 0.0), (1.0, 1.0)])
+def test_ebay_replies_and_withdrawals_are_scenario_knobs(reply_share: float, withdraw_share: float) -> None:
+    """`ebay.reply_share` / `withdraw_share`: no seller replies (so no follow-ups or withdrawals) with 0; with 1 every
+    old enough negative is answered, and every followed-up one withdrawn."""
+    seller = {"user_id": "m_seller", "baseline_per_hour": 10, "reply_share": reply_share}
+    scenario = _scenario_with(ebay={**seller, "withdraw_share": withdraw_share})
+    api = EbayApi(scenario, SimClock.manual(scenario.origin), _requests())
+    old = scenario.origin - timedelta(hours=8)
+    negatives = [s for s in api.visible("m", scenario.origin) if s.review.stars <= 2 and s.review.created_at < old]
+    assert negatives
+    if reply_share == 0.0:
+        assert all(s.reply_at is None and not s.withdrawn for s in negatives)
+    else:
+        assert all(s.reply_at is not None for s in negatives)
+        assert all(s.withdrawn for s in negatives if s.followup_at is not None)
+        assert any(s.withdrawn for s in negatives)
