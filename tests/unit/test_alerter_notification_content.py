@@ -3,6 +3,7 @@ category's playbook, the console link and the signed acknowledge / resolve links
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -95,3 +96,52 @@ def test_a_group_send_carries_every_incidents_evidence_and_links(notifier: str) 
     for incident in incidents:
         assert f"https://sw.example/console/#/incidents/{incident.incident_id}" in body, notifier
     assert body.count(EVIDENCE) >= 2 and body.count(PLAYBOOK_STEP) >= 2, notifier
+
+
+HOSTILE = "<!channel> @here <@U1> <script>alert(1)</script> *b* \r\nBcc: victim@example.com"
+
+
+def _hostile() -> IncidentEvent:
+    """Review-derived text everywhere a person reads it: title, summary, category, a sample's text and URL."""
+    incident = _incident()
+    sample = SampleItem("r-666", "trustpilot", f"https://reviews.example/r/666?q={HOSTILE}", HOSTILE, "en", 1.0)
+    return dataclasses.replace(
+        incident,
+        title=f"Spike {HOSTILE}",
+        summary=f"Reviews say {HOSTILE}",
+        category=HOSTILE,
+        evidence=dataclasses.replace(incident.evidence, sample_items=(sample,)),
+    )
+
+
+def _single_lines(*values: object) -> bool:
+    return all("\n" not in str(value) and "\r" not in str(value) for value in values)
+
+
+def test_hostile_review_text_through_every_notifier() -> None:
+    """Hostile text in the title, summary, category and a sample review reaches every notifier inert: Slack shows
+    no mention, link or markup; e-mail keeps it out of the headers and escapes it in HTML; the one-line fields
+    of PagerDuty, Opsgenie and Alertmanager stay one line; Alertmanager's labels (the alert's identity) carry no
+    review text; webhook and file bodies carry it as JSON data, unchanged."""
+    notification = build_notification(_hostile(), "r", links=LINKS)
+    slack_body = json.dumps(slack.build_payload(notification))
+    for raw in ("<!channel>", "<@U1>", "<script>", "@here"):
+        assert raw not in slack_body, raw
+
+    message = build_message(notification, "stormwatch@example.com", ["oncall@example.com"])
+    assert _single_lines(message["Subject"]) and message["Bcc"] is None
+    html = message.get_body(("html",))
+    assert html is not None and "<script>" not in html.get_content()
+
+    event = pagerduty.build_event(notification, "k")
+    assert _single_lines(event["payload"]["summary"], event["payload"]["component"])
+    _url, body = opsgenie.build_request(notification, "https://api.opsgenie.test")
+    assert _single_lines(body["message"], body["entity"])
+    alert = alertmanager.build_alert(notification)
+    assert _single_lines(alert["annotations"]["summary"])
+    assert all("<" not in key for key in alert["labels"])
+    assert not any(HOSTILE in value for name, value in alert["labels"].items() if name != "category")
+
+    decoded = orjson.loads(orjson.dumps(notification.to_dict()))
+    assert decoded["incident"]["title"] == f"Spike {HOSTILE}"
+    assert decoded["incident"]["evidence"]["sample_items"][0]["text"] == HOSTILE
