@@ -35,7 +35,8 @@ async def test_open_incidents_follow_the_detector_and_the_responders(
 ) -> None:
     """Three incidents open (two high, one critical); the running alerter's gauge shows them. One is acknowledged
     (it moves from triggered to acknowledged), one is resolved by the detector (its series drops to 0, it is not
-    removed). A gauge refreshed on a second registry reads the same database: every replica agrees."""
+    removed). A gauge refreshed on a second registry reads the same database: every replica agrees. The SLA API
+    by merchant counts the same incidents."""
     async with FakeReceiver() as hook:
         config = alerter_config([{"name": "team", "type": "webhook", "url": hook.url}])
         async with running_alerter(test_settings, config, registry) as running:
@@ -76,6 +77,19 @@ async def test_open_incidents_follow_the_detector_and_the_responders(
                 lambda: registry.get_sample_value(NAME, _labels("acme", "triggered", "critical")) == 0,
                 "the resolved incident's series drops to zero",
             )
+            # The SLA API reports the same incidents per merchant: three, one acknowledged, one resolved.
+            async with (
+                aiohttp.ClientSession() as client,
+                client.get(f"{running.http.url}/api/v1/sla", params={"by": "merchant"}, headers=AUTH) as answer,
+            ):
+                (group,) = (await answer.json())["groups"]
+            assert (group["merchant"], group["incidents"], group["acknowledged"], group["resolved"]) == (
+                "acme",
+                3,
+                1,
+                1,
+            )
+            assert group["time_to_acknowledge_seconds"]["p50"] is not None
 
 
 async def test_many_merchants_share_one_series_and_unknown_ones_are_other(db_pool: asyncpg.Pool) -> None:
