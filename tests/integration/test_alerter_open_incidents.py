@@ -3,13 +3,17 @@ neither the detector nor a responder resolved, by kind, severity, platform, merc
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import asyncpg
+import pytest
 from prometheus_client import CollectorRegistry
 
 from services.alerter.open_incidents import OpenIncidentsGauge
 from services.alerter.telemetry import AlerterMetrics, LabelValues
-from services.shared import metrics
+from services.shared import db, metrics
+from services.shared.errors import TransientError
 from services.shared.settings import Settings
 from tests.integration.test_alerter_support import (
     FakeReceiver,
@@ -109,3 +113,18 @@ async def test_many_merchants_share_one_series_and_unknown_ones_are_other(db_poo
     assert await OpenIncidentsGauge(db_pool, few).refresh() == {
         ("viral_thread", "warning", "yelp", "_other", "triggered"): 1
     }
+
+
+async def test_the_gauge_loop_outlives_a_database_it_cannot_reach(database_url: str, schema_name: str) -> None:
+    """While PostgreSQL cannot be reached (here: a closed pool) each refresh fails as a transient error, is logged
+    and retried on the next period; the loop keeps running until asked to stop and then ends cleanly."""
+    pool = await db.create_pool(database_url, schema_name, max_size=1)
+    await pool.close()
+    with pytest.raises(TransientError):
+        await OpenIncidentsGauge(pool, AlerterMetrics.create(metrics.new_registry())).refresh()
+    gauge = OpenIncidentsGauge(pool, AlerterMetrics.create(metrics.new_registry()), refresh_seconds=0.01)
+    task = asyncio.create_task(gauge.run())
+    await asyncio.sleep(0.1)  # several failed periods
+    assert not task.done()
+    gauge.request_stop()
+    await asyncio.wait_for(task, 5)
