@@ -66,7 +66,7 @@ check-deploy: system-deps  ## validate deploy/ and docker-compose.yml: promtool,
 	amtool check-config deploy/alertmanager/alertmanager.yml
 	docker-compose --env-file .env.example config --quiet
 
-fuzz: $(BIN)/stormwatch  ## fuzzers + security properties 50x longer than CI (STORMWATCH_FUZZ_EXAMPLES=N; ~1 h)
+fuzz: $(BIN)/stormwatch  ## fuzzers + security properties 50x longer than CI (STORMWATCH_FUZZ_EXAMPLES=N; ~1.5 h)
 	STORMWATCH_FUZZ_EXAMPLES=$${STORMWATCH_FUZZ_EXAMPLES:-50} $(BIN)/pytest -q --timeout=0 tests/fuzz tests/security
 
 bench: $(BIN)/stormwatch  ## run the benchmarks in bench/ (minutes; figures go to BENCHMARKS.md)
