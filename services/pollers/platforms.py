@@ -9,7 +9,9 @@ from services.pollers.adapters.registry import ADAPTERS
 
 Status = Literal["supported", "planned", "unsupported"]
 # Served without a poller: signed JSON webhooks (`options: {mode: webhook}`) and `stormwatch import`.
-PUSH_ONLY = frozenset({"import"})
+PUSH_ONLY = frozenset({"import", "jd", "pinduoduo", "homeadvisor"})
+_PUSHED = "`stormwatch import FILE` or POST /webhooks/{source} with `platform: %s` (generic item format)"
+_NO_API = "no review API documented for third parties"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,21 @@ CATALOGUE: tuple[PlatformInfo, ...] = (
         "`stormwatch import FILE` (CSV / JSONL); POST /webhooks/{source} (signed JSON)",
         "HMAC-SHA256 over timestamp.body (webhook)", "content-versioned event ids",
         "whatever the merchant exports or pushes, with edits and deletions", "anything not exported or pushed",
+    ),
+    PlatformInfo(
+        "jd", "JD.com", _PUSHED % "jd", "HMAC-SHA256 over timestamp.body (webhook)", "content-versioned event ids",
+        "product comments the merchant exports from the JD seller backend or pushes, with edits and deletions",
+        f"anything not exported or pushed ({_NO_API})",
+    ),
+    PlatformInfo(
+        "pinduoduo", "Pinduoduo", _PUSHED % "pinduoduo", "HMAC-SHA256 over timestamp.body (webhook)",
+        "content-versioned event ids", "order reviews the merchant exports or pushes, with edits and deletions",
+        f"anything not exported or pushed ({_NO_API})",
+    ),
+    PlatformInfo(
+        "homeadvisor", "HomeAdvisor (Angi)", _PUSHED % "homeadvisor", "HMAC-SHA256 over timestamp.body (webhook)",
+        "content-versioned event ids", "pro reviews the merchant exports or pushes, with edits and deletions",
+        f"anything not exported or pushed ({_NO_API})",
     ),
     PlatformInfo(
         "amazon", "Amazon", "SP-API (no review read operation)", "LWA OAuth", "-", "-", "individual product reviews",

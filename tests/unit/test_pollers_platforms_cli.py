@@ -37,3 +37,15 @@ def test_text_listing_filters_by_status(capsys: pytest.CaptureFixture[str]) -> N
     assert run(_args("--status", "supported")) == 0
     out = capsys.readouterr().out
     assert "google_business" in out and "trustpilot" in out and "amazon" not in out
+
+
+def test_platforms_without_an_api_are_listed_with_how_to_feed_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """JD, Pinduoduo and HomeAdvisor each have an entry saying they come in through import or signed webhooks and
+    what that cannot see; none of them has a poller."""
+    assert run(_args("--json")) == 0
+    entries = {e["platform"]: e for e in orjson.loads(capsys.readouterr().out)}
+    for platform in ("jd", "pinduoduo", "homeadvisor"):
+        entry = entries[platform]
+        assert entry["status"] == "supported" and platform not in ADAPTERS
+        assert "stormwatch import" in entry["api"] and "/webhooks/" in entry["api"]
+        assert "not exported or pushed" in entry["cannot_see"]
