@@ -17,7 +17,7 @@ from services.pollers.adapters.base import (
     reject_unknown_options,
 )
 from services.pollers.adapters.ebay_items import PLATFORM, entered_at, normalise_feedback
-from services.pollers.adapters.http import AuthError, PlatformError, Requester
+from services.pollers.adapters.http import AuthError, Requester, UnparseablePage
 from services.pollers.adapters.oauth import OAuthToken
 from services.shared.config import SourceConfig
 from services.shared.errors import ConfigError, Reason
@@ -150,7 +150,9 @@ class EbayAdapter:
             payload = response.json(what)
             entries = payload.get("feedbackEntries", []) if isinstance(payload, dict) else None
             if not isinstance(entries, list):
-                raise PlatformError(f"{what}: response has no feedbackEntries list", reason=Reason.SERVER_ERROR)
+                raise UnparseablePage(
+                    f"{what}: response has no feedbackEntries list", body=response.body, reason=Reason.SCHEMA_INVALID
+                )
             return entries
         raise AssertionError("unreachable: the second attempt returns or raises")
 

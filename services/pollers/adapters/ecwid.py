@@ -10,7 +10,7 @@ import orjson
 
 from services.pollers.adapters.base import Page, PageRequest, RateLimit, RawItem, reject_unknown_options
 from services.pollers.adapters.ecwid_items import PLATFORM, item_key, normalise_review, updated_at
-from services.pollers.adapters.http import AuthError, PlatformError, Requester
+from services.pollers.adapters.http import AuthError, Requester, UnparseablePage
 from services.pollers.adapters.trustpilot import HighWaterMark
 from services.shared.config import SourceConfig
 from services.shared.errors import ConfigError, Reason
@@ -113,5 +113,7 @@ class EcwidAdapter:
         items = payload.get("items") if isinstance(payload, dict) else None
         total = payload.get("total") if isinstance(payload, dict) else None
         if not isinstance(items, list) or isinstance(total, bool) or not isinstance(total, int):
-            raise PlatformError(f"{what}: response has no items list or total", reason=Reason.SERVER_ERROR)
+            raise UnparseablePage(
+                f"{what}: response has no items list or total", body=response.body, reason=Reason.SCHEMA_INVALID
+            )
         return items, total

@@ -9,7 +9,7 @@ import orjson
 
 from services.pollers.adapters.base import Page, PageRequest, RateLimit, RawItem, reject_unknown_options
 from services.pollers.adapters.etsy_items import PLATFORM, created_epoch, item_key, normalise_review
-from services.pollers.adapters.http import AuthError, PlatformError, Requester
+from services.pollers.adapters.http import AuthError, Requester, UnparseablePage
 from services.pollers.adapters.localtime import from_epoch
 from services.pollers.adapters.trustpilot import HighWaterMark
 from services.shared.config import SourceConfig
@@ -103,5 +103,7 @@ class EtsyAdapter:
         payload = response.json(what)
         results = payload.get("results") if isinstance(payload, dict) else None
         if not isinstance(results, list):
-            raise PlatformError(f"{what}: response has no results list", reason=Reason.SERVER_ERROR)
+            raise UnparseablePage(
+                f"{what}: response has no results list", body=response.body, reason=Reason.SCHEMA_INVALID
+            )
         return results

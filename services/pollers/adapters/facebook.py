@@ -21,7 +21,7 @@ from services.pollers.adapters.facebook_items import (
     parse_graph_time,
     post_counters,
 )
-from services.pollers.adapters.http import AuthError, HttpResponse, PlatformError, Requester
+from services.pollers.adapters.http import AuthError, HttpResponse, PlatformError, Requester, UnparseablePage
 from services.shared.config import SourceConfig
 from services.shared.errors import BadInput, ConfigError, Reason, StormwatchError
 from services.shared.events import ReviewEvent, deterministic_id
@@ -195,7 +195,9 @@ class FacebookAdapter:
         if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
             raise self._graph_error(what, payload["error"], response)
         if not isinstance(payload, dict):
-            raise PlatformError(f"{what}: response is not an object", reason=Reason.SERVER_ERROR)
+            raise UnparseablePage(
+                f"{what}: response is not an object", body=response.body, reason=Reason.SCHEMA_INVALID
+            )
         return payload
 
     def _auth_error(self, what: str, status: int) -> AuthError:

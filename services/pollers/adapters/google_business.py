@@ -11,7 +11,7 @@ import orjson
 
 from services.pollers.adapters.base import Page, PageRequest, RateLimit, RawItem, reject_unknown_options
 from services.pollers.adapters.google_business_items import PLATFORM, item_key, item_update_time, normalise_review
-from services.pollers.adapters.http import AuthError, PlatformError, Requester
+from services.pollers.adapters.http import AuthError, Requester, UnparseablePage
 from services.pollers.adapters.oauth import OAuthToken
 from services.pollers.adapters.trustpilot import HighWaterMark
 from services.shared.config import SourceConfig
@@ -165,10 +165,14 @@ class GoogleBusinessAdapter:
                 raise AuthError(f"{what}: HTTP {exc.status} (no access to this location?)", status=exc.status) from exc
             payload = response.json(what)
             if not isinstance(payload, dict):
-                raise PlatformError(f"{what}: response is not an object", reason=Reason.SERVER_ERROR)
+                raise UnparseablePage(
+                    f"{what}: response is not an object", body=response.body, reason=Reason.SCHEMA_INVALID
+                )
             reviews = payload.get("reviews", [])  # an empty location omits the field
             next_token = payload.get("nextPageToken")
             if not isinstance(reviews, list) or not (next_token is None or isinstance(next_token, str)):
-                raise PlatformError(f"{what}: response has no reviews list", reason=Reason.SERVER_ERROR)
+                raise UnparseablePage(
+                    f"{what}: response has no reviews list", body=response.body, reason=Reason.SCHEMA_INVALID
+                )
             return reviews, next_token
         raise AssertionError("unreachable: the second attempt returns or raises")

@@ -13,7 +13,7 @@ import orjson
 from services.pollers.adapters.app_store_jwt import SigningKey, load_signing_key, sign_jwt
 from services.pollers.adapters.base import Page, PageRequest, RateLimit, RawItem, reject_unknown_options
 from services.pollers.adapters.google_play_items import PLATFORM, item_key, last_modified, normalise_review
-from services.pollers.adapters.http import AuthError, PlatformError, Requester
+from services.pollers.adapters.http import AuthError, Requester, UnparseablePage
 from services.pollers.adapters.oauth import token_fields
 from services.pollers.adapters.trustpilot import HighWaterMark
 from services.shared.config import SourceConfig
@@ -204,12 +204,16 @@ class GooglePlayAdapter:
                 ) from exc
             payload = response.json(what)
             if not isinstance(payload, dict):
-                raise PlatformError(f"{what}: response is not an object", reason=Reason.SERVER_ERROR)
+                raise UnparseablePage(
+                    f"{what}: response is not an object", body=response.body, reason=Reason.SCHEMA_INVALID
+                )
             reviews = payload.get("reviews", [])  # no recent reviews: the field is absent
             paging = payload.get("tokenPagination")
             next_token = paging.get("nextPageToken") if isinstance(paging, dict) else None
             if not isinstance(reviews, list) or not (next_token is None or isinstance(next_token, str)):
-                raise PlatformError(f"{what}: response has no reviews list", reason=Reason.SERVER_ERROR)
+                raise UnparseablePage(
+                    f"{what}: response has no reviews list", body=response.body, reason=Reason.SCHEMA_INVALID
+                )
             return reviews, next_token
         raise AssertionError("unreachable: the second attempt returns or raises")
 

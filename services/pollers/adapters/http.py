@@ -32,8 +32,9 @@ class UnparseablePage(PlatformError):
 
     MAX_PAGE_BYTES = 64 * 1024
 
-    def __init__(self, message: str, *, body: bytes) -> None:
-        super().__init__(message, reason=Reason.MALFORMED_JSON)
+    def __init__(self, message: str, *, body: bytes, reason: Reason = Reason.MALFORMED_JSON) -> None:
+        # malformed_json: not JSON at all; schema_invalid: JSON without the shape the platform documents.
+        super().__init__(message, reason=reason)
         self.body = body[: self.MAX_PAGE_BYTES]
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from services.pollers.adapters.base import Page, PageRequest, RateLimit, RawItem, reject_unknown_options
-from services.pollers.adapters.http import PlatformError, Requester
+from services.pollers.adapters.http import Requester, UnparseablePage
 from services.pollers.adapters.taobao_items import PLATFORM, created_at, item_key, normalise_rate
 from services.pollers.adapters.taobao_top import SIGN_METHODS, raise_for_error, sign
 from services.pollers.adapters.trustpilot import HighWaterMark
@@ -201,12 +201,16 @@ class TaobaoAdapter:
         raise_for_error(payload, what, self._source.key_path)
         body = payload.get("traderates_get_response") if isinstance(payload, dict) else None
         if not isinstance(body, dict):
-            raise PlatformError(f"{what}: response has no traderates_get_response", reason=Reason.SERVER_ERROR)
+            raise UnparseablePage(
+                f"{what}: response has no traderates_get_response", body=response.body, reason=Reason.SCHEMA_INVALID
+            )
         container = body.get("trade_rates", {})  # an empty window omits trade_rates
         rates = container.get("trade_rate", []) if isinstance(container, dict) else None
         total = body.get("total_results", 0)
         if not isinstance(rates, list) or isinstance(total, bool) or not isinstance(total, int):
-            raise PlatformError(f"{what}: trade_rates.trade_rate is not a list", reason=Reason.SERVER_ERROR)
+            raise UnparseablePage(
+                f"{what}: trade_rates.trade_rate is not a list", body=response.body, reason=Reason.SCHEMA_INVALID
+            )
         has_next = body.get("has_next")
         if not isinstance(has_next, bool):
             has_next = page_no * (page_size or self._page_size) < total

@@ -19,7 +19,7 @@ from services.pollers.adapters.base import (
     RawItem,
     reject_unknown_options,
 )
-from services.pollers.adapters.http import AuthError, PlatformError, Requester
+from services.pollers.adapters.http import AuthError, PlatformError, Requester, UnparseablePage
 from services.pollers.adapters.trustpilot_items import PLATFORM, item_created_at, item_key, normalise_review
 from services.shared.config import SourceConfig
 from services.shared.errors import ConfigError, Reason, StormwatchError
@@ -209,7 +209,9 @@ class TrustpilotAdapter:
             payload = response.json(what)
             reviews = payload.get("reviews") if isinstance(payload, dict) else None
             if not isinstance(reviews, list):
-                raise PlatformError(f"{what}: response has no reviews list", reason=Reason.SERVER_ERROR)
+                raise UnparseablePage(
+                    f"{what}: response has no reviews list", body=response.body, reason=Reason.SCHEMA_INVALID
+                )
             return reviews
         raise AssertionError("unreachable: the second attempt returns or raises")
 

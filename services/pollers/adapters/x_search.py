@@ -14,7 +14,7 @@ import orjson
 
 from services.pollers.adapters.base import Cursor, Page, PageRequest, RateLimit, RawItem, reject_unknown_options
 from services.pollers.adapters.facebook import platform_time
-from services.pollers.adapters.http import AuthError, PlatformError, Requester
+from services.pollers.adapters.http import AuthError, PlatformError, Requester, UnparseablePage
 from services.pollers.adapters.x_search_items import (
     PLATFORM,
     engagement_of,
@@ -204,7 +204,9 @@ class XSearchAdapter:
             ) from exc
         payload = response.json(what)
         if not isinstance(payload, dict):
-            raise PlatformError(f"{what}: response is not an object", reason=Reason.SERVER_ERROR)
+            raise UnparseablePage(
+                f"{what}: response is not an object", body=response.body, reason=Reason.SCHEMA_INVALID
+            )
         return payload
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from services.pollers.adapters.base import Page, PageRequest, RateLimit, RawItem, reject_unknown_options
-from services.pollers.adapters.http import AuthError, PlatformError, Requester
+from services.pollers.adapters.http import AuthError, Requester, UnparseablePage
 from services.pollers.adapters.localtime import parse_local
 from services.pollers.revisions import truncate
 from services.shared.config import SourceConfig
@@ -132,7 +132,9 @@ class YelpAdapter:
         payload = response.json(what)
         reviews = payload.get("reviews") if isinstance(payload, dict) else None
         if not isinstance(reviews, list):
-            raise PlatformError(f"{what}: response has no reviews list", reason=Reason.SERVER_ERROR)
+            raise UnparseablePage(
+                f"{what}: response has no reviews list", body=response.body, reason=Reason.SCHEMA_INVALID
+            )
         items = []
         for data in reversed(reviews):  # oldest of the three first
             raw = orjson.dumps(data)
