@@ -26,7 +26,8 @@ from services.simulator.sources import simulated_sources
 ORIGIN = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 # The JSON platforms (feeds dead-letter a document they cannot parse as an item of its own).
 PLATFORMS = (
-    "trustpilot", "google_business", "etsy", "yelp", "ebay", "taobao", "ecwid", "google_play", "facebook", "x",
+    "trustpilot", "google_business", "etsy", "yelp", "ebay", "taobao", "ecwid", "google_play", "app_store",
+    "facebook", "x",
 )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ import orjson
 from services.pollers.adapters.app_store_items import PLATFORM, created_date, item_key, normalise_review
 from services.pollers.adapters.app_store_jwt import SigningKey, load_signing_key, sign_jwt
 from services.pollers.adapters.base import Page, PageRequest, RateLimit, RawItem, reject_unknown_options
-from services.pollers.adapters.http import AuthError, PlatformError, Requester
+from services.pollers.adapters.http import AuthError, HttpResponse, PlatformError, Requester, UnparseablePage
 from services.pollers.adapters.trustpilot import HighWaterMark
 from services.shared.config import SourceConfig
 from services.shared.errors import ConfigError, Reason, StormwatchError
@@ -189,13 +189,14 @@ class AppStoreAdapter:
                     "private_key) and the key's access to this app",
                     status=exc.status,
                 ) from exc
-            return self._page(response.json(what), what)
+            return self._page(response, what)
         raise AssertionError("unreachable: the second attempt returns or raises")
 
-    def _page(self, payload: Any, what: str) -> tuple[list[Any], str | None]:
+    def _page(self, answer: HttpResponse, what: str) -> tuple[list[Any], str | None]:
+        payload = answer.json(what)
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, list):
-            raise PlatformError(f"{what}: response has no data list", reason=Reason.SERVER_ERROR)
+            raise UnparseablePage(f"{what}: response has no data list", body=answer.body, reason=Reason.SCHEMA_INVALID)
         included = payload.get("included")
         responses = {
             r["id"]: r
