@@ -27,6 +27,9 @@ _TRANSIENT_DB_ERRORS = (
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    # A pooled connection PostgreSQL dropped mid-query cannot be reset on release ("cannot switch to state"):
+    # seen when the server shut down under a delivery lane, which then ended the alerter (chaos suite, long run).
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
