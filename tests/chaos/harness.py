@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -293,6 +294,7 @@ class ChaosReceiver:
     deliveries: Counter[tuple[str, int]] = field(default_factory=Counter)
     failed: int = 0
     hung: int = 0
+    arrivals: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # when each 200 was answered
     _runner: web.AppRunner | None = None
     port: int = 0
 
@@ -311,7 +313,9 @@ class ChaosReceiver:
             await asyncio.sleep(self.hang_seconds)
             return web.Response(status=503, text="chaos: hung")
         incident = orjson.loads(body)["incident"]
-        self.deliveries[incident["incident_id"], int(incident["version"])] += 1
+        key = (incident["incident_id"], int(incident["version"]))
+        self.deliveries[key] += 1
+        self.arrivals.setdefault(key, []).append(time.monotonic())
         return web.Response(status=200, text="ok")
 
     async def start(self) -> None:
@@ -355,6 +359,7 @@ class ChaosCounts:
     crashes: Counter[str] = field(default_factory=Counter)  # exits nobody asked for (a bug: counted, then restarted)
     crash_logs: list[str] = field(default_factory=list)
     harness_errors: list[str] = field(default_factory=list)  # a fault that could not be applied (the test fails)
+    duplicate_details: list[str] = field(default_factory=list)  # receiver, incident, version, seconds between
     rebalances: int = 0
     postgres_restarts: int = 0
     postgres_outages: int = 0

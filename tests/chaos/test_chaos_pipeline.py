@@ -52,7 +52,8 @@ SEED = env_int("STORMWATCH_CHAOS_SEED", 8)
 SETTLE_SECONDS = env_float("STORMWATCH_CHAOS_SETTLE_SECONDS", 150.0 + EVENTS / 1000)
 POLLED_MERCHANTS = 3
 RECEIVERS = ("ops", "team")
-WEBHOOK_TIMEOUT_SECONDS = 2.0
+# Roomy: the receivers live in the test process, which also produces the stream; a late 200 would be re-sent.
+WEBHOOK_TIMEOUT_SECONDS = 5.0
 
 
 def _scenario_document(speed: float) -> dict[str, Any]:
@@ -296,7 +297,7 @@ class ChaosLoop:
                 seconds = self._rng.uniform(2.0, 8.0)
             else:
                 self._counts.receiver_hangs += 1
-                seconds = self._rng.uniform(WEBHOOK_TIMEOUT_SECONDS + 1, 8.0)
+                seconds = self._rng.uniform(WEBHOOK_TIMEOUT_SECONDS + 1, 10.0)
             hook.mode = mode
             try:
                 await asyncio.sleep(seconds)
@@ -339,6 +340,10 @@ def _compare(
         got: Counter[tuple[str, int]] = hook.deliveries
         counts.deliveries += sum(got.values())
         counts.duplicates += sum(n - 1 for n in got.values() if n > 1)
+        for key, moments in hook.arrivals.items():
+            if len(moments) > 1:
+                gaps = ", ".join(f"{later - moments[0]:.1f}s" for later in moments[1:])
+                counts.duplicate_details.append(f"{name} {key[0]} v{key[1]}: again after {gaps}")
         counts.lost_deliveries += len(expected - set(got))
         counts.unexpected_deliveries += len(set(got) - expected)
         counts.failed_requests += hook.failed
@@ -396,7 +401,10 @@ async def test_chaos_run_matches_an_uninterrupted_run(
     )
     pipelines: list[Pipeline] = []
     try:
-        async with receivers(*RECEIVERS) as base_hooks, receivers(*RECEIVERS) as chaos_hooks:
+        async with (
+            receivers(*RECEIVERS, hang_seconds=WEBHOOK_TIMEOUT_SECONDS + 2) as base_hooks,
+            receivers(*RECEIVERS, hang_seconds=WEBHOOK_TIMEOUT_SECONDS + 2) as chaos_hooks,
+        ):
             await simulator.start()
             await simulator.wait_ready(path="/healthz")
 
@@ -474,7 +482,7 @@ async def test_chaos_run_matches_an_uninterrupted_run(
             assert not counts.harness_errors, counts.harness_errors
             assert not counts.crashes, "\n\n".join(counts.crash_logs)
             assert counts.losses == 0, (counts.as_dict(), diagnostics)
-            assert counts.duplicates == 0, (counts.as_dict(), diagnostics)
+            assert counts.duplicates == 0, (counts.duplicate_details, diagnostics)
             assert counts.extra_reviews == 0 and counts.extra_incident_states == 0, counts.as_dict()
             assert counts.wrong_final_states == 0 and counts.unexpected_deliveries == 0, counts.as_dict()
             assert chaos_state["dead"] == 0, diagnostics
