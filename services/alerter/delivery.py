@@ -33,6 +33,8 @@ log = get_logger("stormwatch.alerter.delivery")
 SOURCE = "alerter"
 # Receivers people read aggregate a group's due states into one message; PagerDuty, Opsgenie and Alertmanager keep
 # one alert per incident (their dedup key / alias / labels are the incident), and group on their side.
+# Stop retrying to log an outcome this long before our lease on the row runs out (another claim may take it then).
+_RECORD_MARGIN_SECONDS = 5.0
 AGGREGATING_TYPES = frozenset({"webhook", "slack", "email", "log", "file"})
 
 
@@ -124,16 +126,27 @@ class DeliveryWorker:
         started = monotonic()
         failure = await self._send(notifier, notification, claimed.receiver)
         self._metrics.send_seconds.labels(notifier.type).observe(monotonic() - started)
-        try:
-            if failure is None:
-                await self._delivered(notifier, claimed, notification.title)
-            else:
-                await self._failed(notifier, claimed, failure)
-        except TransientError as exc:
-            # The receiver has it (or not) but the log could not say so: the lease expiry re-sends it.
-            log.error(  # noqa: TRY400 - the reason is in the message; a traceback adds nothing
-                "recording a delivery outcome failed", notification_id=claimed.notification_id, error=str(exc)
-            )
+        # While our lease holds, keep trying to log the outcome: a database away for a few seconds must not turn a
+        # delivered notification into a re-send after the lease (the long chaos run saw 6 such duplicates).
+        deadline = started + self._policy.lease_seconds - _RECORD_MARGIN_SECONDS
+        delay = 0.5
+        while True:
+            try:
+                if failure is None:
+                    await self._delivered(notifier, claimed, notification.title)
+                else:
+                    await self._failed(notifier, claimed, failure)
+            except TransientError as exc:
+                if self._stopping or monotonic() + delay >= deadline:
+                    # The receiver has it (or not) but the log could not say so: the lease expiry re-sends it.
+                    log.error(  # noqa: TRY400 - the reason is in the message; a traceback adds nothing
+                        "recording a delivery outcome failed", notification_id=claimed.notification_id, error=str(exc)
+                    )
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            return
 
     async def _deliver_group(self, notifier: Notifier, claims: list[ClaimedNotification]) -> None:
         """One message for a group's due states; delivered, every row is logged in one transaction; failed, each
