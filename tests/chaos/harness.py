@@ -221,6 +221,9 @@ class RestartablePostgres:
         await self._server.start()
 
     async def close(self) -> None:
+        # The wheel's cleanup only knows the postmaster it started; after a restart that one is gone, so stop ours.
+        with contextlib.suppress(Exception):
+            await self._pg_ctl("-w", "-m", "fast", "stop", check=False)
         await self._server.stop()
 
     async def _pg_ctl(self, *args: str, check: bool = True) -> int:
