@@ -26,10 +26,13 @@ from tests.integration.test_detector_app import (
 
 async def gauges_match_checkpoints(pool: asyncpg.Pool, registry: CollectorRegistry, records: int) -> bool:
     """Whether every stored checkpoint has consumed the whole stream and its size is what the gauge says."""
-    rows = await pool.fetch("SELECT partition, next_offset, state::text AS state FROM detector_checkpoints")
+    # One snapshot of both tables: a checkpoint committed between two separate reads would pair a partition's
+    # merchant rows with a header list that does not have it yet.
+    async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read", readonly=True):
+        rows = await connection.fetch("SELECT partition, next_offset, state::text AS state FROM detector_checkpoints")
+        # A partition's state is its checkpoint row (the header) and one row per merchant beside it.
+        merchant_rows = await connection.fetch("SELECT partition, state::text AS state FROM detector_merchant_state")
     consumed = sum(row["next_offset"] for row in rows)  # offsets start at 0 in every partition
-    # A partition's state is its checkpoint row (the header) and one row per merchant beside it.
-    merchant_rows = await pool.fetch("SELECT partition, state::text AS state FROM detector_merchant_state")
     stored = {row["partition"]: len(orjson.dumps(orjson.loads(row["state"]))) for row in rows}
     for row in merchant_rows:
         stored[row["partition"]] += len(orjson.dumps(orjson.loads(row["state"])))
