@@ -1,9 +1,11 @@
 """Delivery: one lane per receiver claims due notifications from the log, sends them, and records the outcome.
 
 Each receiver has its own lane, concurrency limit and timeout, so a slow or failing receiver never delays the
-others. Exactly-once holds except in one window: a crash after a receiver accepted a notification and before
-the log says so. That row stays 'sending' until its lease runs out and is then sent again with the same
-notification id (webhooks get it as Idempotency-Key, the file notifier skips ids it already wrote).
+others. Exactly-once holds except in one window: a crash (or a stop) after a receiver accepted a notification and
+before the log says so. That row stays 'sending' until its lease runs out and is then sent again with the same
+notification id (webhooks get it as Idempotency-Key, the file notifier skips ids it already wrote). A database
+outage alone does not open that window: the worker keeps retrying to log the outcome, past the lease too, and its
+lane claims nothing meanwhile (issue #6).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +22,7 @@ import orjson
 from services.alerter.backoff import DeliveryPolicy, backoff_delay
 from services.alerter.notifiers.base import DeliveryFailed, Notification, Notifier
 from services.alerter.render import build_group_notification, build_notification
-from services.alerter.store import ClaimedNotification, FinalStatus, NotificationStore
+from services.alerter.store import ClaimedNotification, FinalStatus, NotificationStore, Recorded
 from services.alerter.telemetry import AlerterMetrics
 from services.shared.deadletter import DeadLetterPublisher
 from services.shared.errors import Reason, StormwatchError, TransientError
@@ -33,8 +35,9 @@ log = get_logger("stormwatch.alerter.delivery")
 SOURCE = "alerter"
 # Receivers people read aggregate a group's due states into one message; PagerDuty, Opsgenie and Alertmanager keep
 # one alert per incident (their dedup key / alias / labels are the incident), and group on their side.
-# Stop retrying to log an outcome this long before our lease on the row runs out (another claim may take it then).
-_RECORD_MARGIN_SECONDS = 5.0
+# Retrying to log an outcome while the database is away: first pause, doubling up to the cap.
+_RECORD_FIRST_DELAY_SECONDS = 0.5
+_RECORD_MAX_DELAY_SECONDS = 5.0
 AGGREGATING_TYPES = frozenset({"webhook", "slack", "email", "log", "file"})
 
 
@@ -57,6 +60,10 @@ class DeliveryWorker:
         self._metrics = metrics
         self._wakeups = {name: asyncio.Event() for name in self._notifiers}
         self._sends: set[asyncio.Task[None]] = set()
+        # Per receiver: sends whose outcome could not be logged yet and is being retried; the lane claims nothing
+        # while any is (a claim could take back a row it holds, whose lease ran out, and send it again).
+        self._unrecorded = dict.fromkeys(self._notifiers, 0)
+        self._stopped = asyncio.Event()
         self._stopping = False
 
     def wake(self) -> None:
@@ -67,6 +74,7 @@ class DeliveryWorker:
     def request_stop(self) -> None:
         """Stop claiming; `run` returns once the sends in flight have finished and been logged."""
         self._stopping = True
+        self._stopped.set()
         self.wake()
 
     async def run(self) -> None:
@@ -91,6 +99,9 @@ class DeliveryWorker:
         pause = self._policy.poll_interval_seconds
         while not self._stopping:
             wakeup.clear()
+            if self._unrecorded[receiver]:
+                await _wait(wakeup, pause)  # the retrying send wakes the lane once its outcome is logged
+                continue
             free = self._policy.max_in_flight_per_receiver - len(in_flight)
             if free > 0:
                 whole_groups = notifier.type in AGGREGATING_TYPES
@@ -126,27 +137,50 @@ class DeliveryWorker:
         started = monotonic()
         failure = await self._send(notifier, notification, claimed.receiver)
         self._metrics.send_seconds.labels(notifier.type).observe(monotonic() - started)
-        # While our lease holds, keep trying to log the outcome: a database away for a few seconds must not turn a
-        # delivered notification into a re-send after the lease (the long chaos run saw 6 such duplicates).
-        deadline = started + self._policy.lease_seconds - _RECORD_MARGIN_SECONDS
-        delay = 0.5
-        while True:
-            try:
-                if failure is None:
-                    await self._delivered(notifier, claimed, notification.title)
-                else:
-                    await self._failed(notifier, claimed, failure)
-            except TransientError as exc:
-                if self._stopping or monotonic() + delay >= deadline:
-                    # The receiver has it (or not) but the log could not say so: the lease expiry re-sends it.
-                    log.error(  # noqa: TRY400 - the reason is in the message; a traceback adds nothing
-                        "recording a delivery outcome failed", notification_id=claimed.notification_id, error=str(exc)
+        if failure is None:
+            record = functools.partial(self._delivered, notifier, claimed, notification.title)
+        else:
+            self._metrics.failures.labels(notifier.type, failure.reason.value).inc()
+            record = functools.partial(self._failed, notifier, claimed, failure)
+        await self._record(claimed.receiver, claimed.notification_id, record)
+
+    async def _record(self, receiver: str, notification_id: str, record: Callable[[], Awaitable[object]]) -> bool:
+        """Log a send's outcome, retrying with backoff while the database is away, past our lease too, until it is
+        logged or the worker stops (False: not logged). Safe past the lease: every write is conditional on our claim
+        (status 'sending' and the attempt we claimed), so after another replica re-claimed the row it records
+        nothing and counts nothing. Meanwhile this receiver's lane claims no new work (the long chaos run saw 6
+        re-sends of delivered rows whose logging had given up when the lease ran out)."""
+        delay = _RECORD_FIRST_DELAY_SECONDS
+        holding = False
+        try:
+            while True:
+                try:
+                    await record()
+                except TransientError as exc:
+                    if self._stopping:
+                        # The receiver has it (or not) but the log could not say so: the lease expiry re-sends it.
+                        log.error(  # noqa: TRY400 - the reason is in the message; a traceback adds nothing
+                            "recording a delivery outcome failed", notification_id=notification_id, error=str(exc)
+                        )
+                        return False
+                    if not holding:
+                        holding = True
+                        self._unrecorded[receiver] += 1
+                    log.warning(
+                        "recording a delivery outcome failed, retrying",
+                        notification_id=notification_id,
+                        receiver=receiver,
+                        error=str(exc),
+                        retry_in=delay,
                     )
-                    return
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            return
+                    await _wait(self._stopped, delay)
+                    delay = min(delay * 2, _RECORD_MAX_DELAY_SECONDS)
+                    continue
+                return True
+        finally:
+            if holding:
+                self._unrecorded[receiver] -= 1
+                self._wakeups[receiver].set()
 
     async def _deliver_group(self, notifier: Notifier, claims: list[ClaimedNotification]) -> None:
         """One message for a group's due states; delivered, every row is logged in one transaction; failed, each
@@ -157,18 +191,20 @@ class DeliveryWorker:
         started = monotonic()
         failure = await self._send(notifier, notification, claims[0].receiver)
         self._metrics.send_seconds.labels(notifier.type).observe(monotonic() - started)
-        try:
-            if failure is not None:
-                for claimed in claims:
-                    await self._failed(notifier, claimed, failure)
-                return
-            recorded = await self._store.mark_group_delivered(claims, notification.notification_id)
-        except TransientError as exc:
-            log.error(  # noqa: TRY400 - as in _deliver
-                "recording a group delivery outcome failed",
-                notification_id=notification.notification_id,
-                error=str(exc),
-            )
+        receiver = claims[0].receiver
+        if failure is not None:
+            for claimed in claims:
+                self._metrics.failures.labels(notifier.type, failure.reason.value).inc()
+                failed = functools.partial(self._failed, notifier, claimed, failure)
+                await self._record(receiver, claimed.notification_id, failed)
+            return
+        recorded: list[tuple[ClaimedNotification, Recorded]] = []
+
+        async def mark() -> None:
+            # One transaction, each row conditional on our claim: a retry after a failed commit starts over.
+            recorded[:] = await self._store.mark_group_delivered(claims, notification.notification_id)
+
+        if not await self._record(receiver, notification.notification_id, mark):
             return
         self._metrics.attempts.labels(notifier.type, "delivered").inc()
         owned = [(claimed, result) for claimed, result in recorded if result.owned]
@@ -236,9 +272,9 @@ class DeliveryWorker:
                 histogram.labels(notifier_type).observe(max(0.0, seconds))
 
     async def _failed(self, notifier: Notifier, claimed: ClaimedNotification, failure: StormwatchError) -> None:
+        """Log a failed send (the caller counted the failure): retry later, or give up. May raise TransientError."""
         reason = failure.reason.value
         context = _log_context(claimed)
-        self._metrics.failures.labels(notifier.type, reason).inc()
         if failure.retriable and claimed.attempt < self._policy.max_attempts:
             retry_after = failure.retry_after if isinstance(failure, DeliveryFailed) else None
             delay = backoff_delay(self._policy, claimed.attempt, retry_after)
