@@ -64,7 +64,15 @@ _LAG_EVERY_SECONDS = 5.0
 _LIVENESS_SECONDS = 120.0
 _MAX_BACKOFF_SECONDS = 10.0
 # Failures a retry can fix: the broker or the database was away. Anything else is a bug and stops the service.
-_RETRIABLE = (TransientError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# InternalClientError: releasing a pooled connection PostgreSQL dropped mid-query (as in the alerter's store).
+_RETRIABLE = (
+    TransientError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 @dataclass
