@@ -37,6 +37,10 @@ _TRANSIENT_DB_ERRORS = (
     asyncpg.exceptions.SerializationError,
 )
 _MAX_ERROR = 200
+# A delivery this claim already logged: a retry after a commit whose answer the connection lost finds it so. Another
+# claim of the row would have raised `attempts`, so it is ours, and the caller counts it (once: it had not yet).
+_ALREADY_DELIVERED = """SELECT latency_seconds FROM notifications
+    WHERE notification_id = $1 AND status = 'delivered' AND attempts = $2 AND sent_as = $3"""
 
 FinalStatus = Literal["failed", "dead"]
 
@@ -331,7 +335,8 @@ class NotificationStore:
         ]
 
     async def mark_delivered(self, claimed: ClaimedNotification, observed_at: datetime | None) -> Recorded:
-        """Delivered now; returns whether this claim still owned the row and the end-to-end latency."""
+        """Delivered now; returns whether this claim still owned the row (or had logged it already: a retry after
+        a lost commit answer) and the end-to-end latency."""
         async with translated():
             row = await self._pool.fetchrow(
                 """UPDATE notifications
@@ -344,6 +349,10 @@ class NotificationStore:
                 claimed.attempt,
                 observed_at,
             )
+            if row is None:
+                row = await self._pool.fetchrow(
+                    _ALREADY_DELIVERED, claimed.notification_id, claimed.attempt, claimed.notification_id
+                )
         return Recorded(row is not None, None if row is None else row["latency_seconds"])
 
     async def mark_group_delivered(
@@ -366,6 +375,10 @@ class NotificationStore:
                     None if observed is None else parse_rfc3339(observed),
                     sent_as,
                 )
+                if row is None:
+                    row = await connection.fetchrow(
+                        _ALREADY_DELIVERED, claimed.notification_id, claimed.attempt, sent_as
+                    )
                 results.append((claimed, Recorded(row is not None, None if row is None else row["latency_seconds"])))
         return results
 

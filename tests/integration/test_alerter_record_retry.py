@@ -260,3 +260,29 @@ async def test_a_row_another_replica_reclaimed_meanwhile_is_not_recorded_twice(
     rows = await db_pool.fetch("SELECT status, attempts, delivered_at FROM notifications")
     assert [(r["status"], r["attempts"], r["delivered_at"]) for r in rows] == [("sending", 2, None)]
     assert metric(registry, "stormwatch_notifications_total", notifier="webhook", outcome="delivered") == 0
+
+
+async def test_logging_a_delivery_again_with_the_same_claim_is_idempotent(db_pool: asyncpg.Pool) -> None:
+    """A retry after a commit whose answer the connection lost finds the row already delivered by this very claim
+    (same attempt, same send): it is reported as ours, once more, with its latency, so the worker counts the
+    delivery. A stale claim (an earlier attempt) of the same row still records nothing."""
+    store = NotificationStore(db_pool)
+    config = alerter_config([{"name": "team", "type": "log"}])
+    await store.record_states([make_incident("record-twice", 1, "open")], full_pipeline(config))
+    stale = (await store.claim_due("team", 10, 0.0))[0]
+    claimed = (await store.claim_due("team", 10, 30.0))[0]
+    assert (await store.mark_delivered(claimed, None)).owned
+    assert (await store.mark_delivered(claimed, None)).owned
+    assert not (await store.mark_delivered(stale, None)).owned
+
+    group_config = alerter_config(
+        [{"name": "team", "type": "log"}], route={"receivers": ["team"], "group_by": ["merchant"]}
+    )
+    await store.record_states(
+        [make_incident(f"record-twice-{n}", 1, "open") for n in range(2)], full_pipeline(group_config)
+    )
+    claims = await store.claim_due("team", 10, 30.0, whole_groups=True)
+    assert len(claims) == 2
+    assert [r.owned for _, r in await store.mark_group_delivered(claims, "send-1")] == [True, True]
+    assert [r.owned for _, r in await store.mark_group_delivered(claims, "send-1")] == [True, True]
+    assert [r.owned for _, r in await store.mark_group_delivered(claims, "another-send")] == [False, False]
