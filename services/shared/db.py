@@ -100,8 +100,27 @@ def load_migrations() -> list[Migration]:
     return migrations
 
 
-async def apply_migrations(pool: asyncpg.Pool) -> list[int]:
-    """Apply every migration not yet recorded, each in its own transaction; returns the versions applied."""
+async def apply_migrations(pool: asyncpg.Pool, *, wait_seconds: float = CONNECT_WAIT_SECONDS) -> list[int]:
+    """Apply every migration not yet recorded, each in its own transaction; returns the versions applied.
+
+    A service starting while PostgreSQL restarts loses its connection here (the chaos suite saw a detector exit):
+    it tries again for up to `wait_seconds`. Safe, because each migration commits with its version row and the
+    advisory lock dies with the connection."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    delay = 0.2
+    while True:
+        try:
+            return await _apply_migrations(pool)
+        except (*_CONNECT_ERRORS, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+            if loop.time() + delay > deadline:
+                raise translate(exc) from exc
+            log.warning("database lost while migrating, trying again", error=type(exc).__name__, retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _apply_migrations(pool: asyncpg.Pool) -> list[int]:
     applied: list[int] = []
     async with pool.acquire() as connection:
         await connection.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
