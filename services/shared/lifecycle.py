@@ -65,8 +65,14 @@ class Lifecycle(abc.ABC):
         self._stopping = True
         stack, self._stack = self._stack, None
         try:
+            try:
+                async with asyncio.timeout(self._shutdown_timeout):
+                    await self._before_stop()
+            except TimeoutError:
+                # Draining took too long: cancel what is left, but still close every resource below, or the
+                # consumer, producer and pool would be abandoned open (their members and leases with them).
+                log.error("draining timed out", service=self.name, timeout=self._shutdown_timeout)  # noqa: TRY400
             async with asyncio.timeout(self._shutdown_timeout):
-                await self._before_stop()
                 # Background loops stop before the resources they use (consumer, producer, pool) close.
                 await self._cancel_tasks()
                 if stack is not None:
