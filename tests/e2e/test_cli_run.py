@@ -12,6 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from services.pollers.adapters.registry import ADAPTERS
+
 STORMWATCH = [sys.executable, "-m", "services.cli"]
 
 
@@ -100,8 +102,23 @@ def test_run_for_seconds_pages_the_demo_storm_and_cleans_up(tmp_path: Path) -> N
     # by tests/e2e/test_pipeline.py on a fixed simulated world; this run's world starts at the current minute.)
     storm = {s[0] for s in states if s[2] == "open"} & {s[0] for s in states if s[2] == "resolved"}
     assert storm, f"no incident both opened and resolved: {states}"
+    # Reviews flowed from every platform the demo merchant is on (the world starts at the current minute and its
+    # clock runs 600x ahead of the pollers': a Taobao horizon computed without margin once refused every poll).
+    assert _platforms_published(output) == set(ADAPTERS)
     assert _our_processes(str(state)) == []
     assert _orphaned_brokers() - brokers_before == set()
+
+
+def _platforms_published(output: str) -> set[str]:
+    """Platforms with at least one poll that published something, from the run's JSON log lines."""
+    found = set()
+    for line in output.splitlines():
+        if '"event":"poll"' not in line:
+            continue
+        entry = orjson.loads(line)
+        if entry.get("published", 0) > 0:
+            found.add(entry["platform"])
+    return found
 
 
 @pytest.mark.e2e

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -197,3 +198,16 @@ async def test_a_mark_older_than_180_days_is_clamped_to_the_horizon(
         await poll_until_caught_up(r)
         assert r.poller.consecutive_failures == 0
         assert sorted(e.item_id for e in r.events()) == sorted(truth(sim))
+
+
+async def test_a_platform_clock_ahead_of_ours_does_not_push_the_first_window_past_the_horizon(
+    registry: CollectorRegistry, http: aiohttp.ClientSession
+) -> None:
+    """The first backfill's window starts a margin inside the 180 days, so a TOP clock hours ahead of the poller's
+    (the sped-up demo's simulator is) still accepts it: every rate arrives, no poll fails."""
+    ahead = dataclasses.replace(scenario(), origin=datetime.now(UTC).replace(microsecond=0) + timedelta(hours=6))
+    async with SimulatorApp(ahead, registry=registry, clock=SimClock.manual(ahead.origin)) as sim:
+        r = rig(sim, http, registry)
+        await poll_until_caught_up(r)
+        assert r.poller.consecutive_failures == 0
+        assert sorted(e.item_id for e in r.events()) == sorted(truth(sim)) != []

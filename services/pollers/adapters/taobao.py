@@ -28,6 +28,7 @@ RESULT_CAP = 1500
 MAX_PAGE_NO = 200
 HORIZON = timedelta(days=180)
 # The window's upper end is "now" plus a margin: the platform holds no future rates, and the margin absorbs skew.
+# The lower end (the 180-day horizon) stays the same margin inside, for the same reason.
 CLOCK_MARGIN = timedelta(days=1)
 _OPTIONS = frozenset({"page_size", "sign_method", "role"})
 
@@ -154,7 +155,8 @@ class TaobaoAdapter:
 
     async def _new_sweep(self, client: Requester, floor: HighWaterMark | None) -> dict[str, Any]:
         now = self._now()
-        horizon = int((now - HORIZON).timestamp()) + 60  # a minute inside: TOP refuses start dates past 180 days
+        # TOP refuses start dates past 180 days by its own clock, which may run ahead of ours: stay a margin inside.
+        horizon = int((now - HORIZON + CLOCK_MARGIN).timestamp())
         end = int((now + CLOCK_MARGIN).timestamp())
         if floor is None:
             floor = HighWaterMark(datetime.fromtimestamp(await self._backfill_start(client, horizon, end), tz=UTC))
