@@ -53,7 +53,8 @@ log = get_logger("stormwatch.alerter")
 class AlerterApp(Lifecycle):
     """Consumes incident states, writes them and their notifications to PostgreSQL, delivers from there.
 
-    `policy` tunes retries and delivery concurrency (tests shrink it); `clock` feeds notifier timestamps.
+    `policy` tunes retries and delivery concurrency (by default the config file's `delivery:` section; tests shrink
+    it); `clock` feeds notifier timestamps.
     """
 
     name = "alerter"
@@ -79,7 +80,7 @@ class AlerterApp(Lifecycle):
         self._registry = registry
         self._http = http
         self._serve_http = serve_http
-        self._policy = policy or DeliveryPolicy()
+        self._policy = policy or DeliveryPolicy.from_config(config.delivery)
         # Built now so a bad receiver fails the constructor with a named key, before anything connects.
         self._notifiers = build_notifiers(config.receivers, clock=clock)
         self._pipeline: Pipeline = full_pipeline(config, clock)

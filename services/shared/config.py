@@ -113,6 +113,23 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class DeliveryConfig:
+    """The alerter's retry budget for one notification (`delivery:`; the alerter's DeliveryPolicy takes its defaults
+    from here). Failed attempts back off from `initial_backoff_seconds`, doubling up to `max_backoff_seconds`; after
+    `max_attempts` the notification is dead-lettered. The defaults try for about 14 minutes (2 s, 4 s, ... 256 s,
+    300 s between 10 attempts), long enough to ride out a receiver's restart or a short outage."""
+
+    max_attempts: int = 10
+    initial_backoff_seconds: float = 2.0
+    max_backoff_seconds: float = 300.0
+    # The delivery worker's own bound on one send, on top of each notifier's timeout.
+    send_timeout_seconds: float = 30.0
+    # A claimed ('sending') row whose sender vanished becomes due again after this long; must exceed a send.
+    lease_seconds: float = 90.0
+    max_in_flight_per_receiver: int = 4
+
+
+@dataclass(frozen=True)
 class EscalationTarget:
     """Whom an escalation level notifies: a receiver, a person (all their contact receivers) or a schedule (the
     person on call when the level fires)."""
@@ -191,6 +208,7 @@ class Config:
     digest: DigestConfig | None = None
     people: Mapping[str, PersonConfig] = field(default_factory=dict)
     schedules: Mapping[str, ScheduleConfig] = field(default_factory=dict)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
 
     def merchant(self, merchant_id: str) -> Merchant:
         for merchant in self.merchants:
@@ -306,6 +324,7 @@ def parse_config(document: Any, env: Mapping[str, str] | None = None) -> Config:
         digest=_digest(document.get("digest"), receiver_names),
         people=people,
         schedules=schedules,
+        delivery=_delivery(document.get("delivery", {})),
     )
 
 
@@ -455,6 +474,39 @@ def _digest(raw: Mapping[str, Any] | None, receiver_names: set[str]) -> DigestCo
         if name not in receiver_names:
             raise ConfigError(f"digest.receivers[{j}]: unknown receiver {name!r}")
     return DigestConfig(hour=int(raw.get("hour", 9)), receivers=tuple(raw.get("receivers", [])))
+
+
+def _delivery(raw: Mapping[str, Any]) -> DeliveryConfig:
+    """`delivery:` with durations as in routes; the schema checked the shapes, this checks how they fit together."""
+    default = DeliveryConfig()
+
+    def seconds(key: str, fallback: float) -> float:
+        return fallback if key not in raw else _duration(raw[key], f"delivery.{key}")
+
+    delivery = DeliveryConfig(
+        max_attempts=int(raw.get("max_attempts", default.max_attempts)),
+        initial_backoff_seconds=seconds("initial_backoff", default.initial_backoff_seconds),
+        max_backoff_seconds=seconds("max_backoff", default.max_backoff_seconds),
+        send_timeout_seconds=seconds("send_timeout", default.send_timeout_seconds),
+        lease_seconds=seconds("lease", default.lease_seconds),
+        max_in_flight_per_receiver=int(raw.get("max_in_flight_per_receiver", default.max_in_flight_per_receiver)),
+    )
+    if delivery.initial_backoff_seconds <= 0:
+        raise ConfigError("delivery.initial_backoff: must be longer than 0s")
+    if delivery.max_backoff_seconds < delivery.initial_backoff_seconds:
+        raise ConfigError(
+            f"delivery.max_backoff: {delivery.max_backoff_seconds:g}s is shorter than initial_backoff "
+            f"({delivery.initial_backoff_seconds:g}s)"
+        )
+    if delivery.send_timeout_seconds <= 0:
+        raise ConfigError("delivery.send_timeout: must be longer than 0s")
+    if delivery.lease_seconds <= delivery.send_timeout_seconds:
+        # Otherwise a slow but live send could be claimed again by another replica and sent twice.
+        raise ConfigError(
+            f"delivery.lease: {delivery.lease_seconds:g}s must be longer than send_timeout "
+            f"({delivery.send_timeout_seconds:g}s), or a slow send could be claimed again and sent twice"
+        )
+    return delivery
 
 
 def _check_escalations(node: RouteConfig, where: str, policies: Mapping[str, EscalationPolicyConfig]) -> None:

@@ -24,6 +24,15 @@ def test_backoff_doubles_from_the_initial_delay_up_to_the_cap() -> None:
     assert delays == [2, 4, 8, 16, 32, 64, 128, 256, 300]
 
 
+def test_default_budget_rides_out_a_quarter_hour_of_receiver_faults() -> None:
+    """The default policy makes 10 attempts; the 9 waits between them (2 s doubling, capped at 300 s) add up to
+    810 s, about 14 minutes, before a notification is given up and dead-lettered."""
+    policy = DeliveryPolicy()
+    assert policy.max_attempts == 10
+    assert policy.budget_seconds() == 810
+    assert DeliveryPolicy(max_attempts=3, initial_backoff_seconds=0.1).budget_seconds() == pytest.approx(0.3)
+
+
 def test_jitter_stays_within_its_fraction() -> None:
     """Jitter moves a delay by at most +/- the configured fraction (20 % by default)."""
     policy = DeliveryPolicy()
