@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
+from services.alerter.backoff import DeliveryPolicy
 from services.shared import codec
 from services.shared.config import parse_config
 from services.shared.kafka import EventProducer, ProducerSettings, ensure_topics
@@ -54,6 +55,16 @@ POLLED_MERCHANTS = 3
 RECEIVERS = ("ops", "team")
 # Roomy: the receivers live in the test process, which also produces the stream; a late 200 would be re-sent.
 WEBHOOK_TIMEOUT_SECONDS = 5.0
+# A receiver fault (503s, or hanging past the webhook timeout) lasts at most this long, and the receiver then stays
+# healthy for at least RECEIVER_HEALTHY_SECONDS before its next fault, so the longest run of faults one receiver
+# sees is one window.
+RECEIVER_FAIL_SECONDS = (2.0, 8.0)
+RECEIVER_HANG_SECONDS = (WEBHOOK_TIMEOUT_SECONDS + 1, 10.0)
+RECEIVER_HEALTHY_SECONDS = 10.0
+# The alerters' retry budget (the config file's `delivery:`): waits of 1, 2, 4, 4, ... s, under the healthy gap, so
+# a retry after a fault window lands while the receiver is healthy; 30 attempts keep trying for about two minutes,
+# far longer than a window even behind a backlog, so a notification given up ('dead') is a real failure.
+DELIVERY = {"max_attempts": 30, "initial_backoff": "1s", "max_backoff": "4s"}
 
 
 def _scenario_document(speed: float) -> dict[str, Any]:
@@ -107,9 +118,23 @@ def _config(
             for hook in hooks
         ],
         "route": {"receivers": [hook.name for hook in hooks]},
+        "delivery": dict(DELIVERY),
     }
     parse_config(document, env={})  # fail here, with the key named, rather than in three child processes
     return document
+
+
+def test_delivery_budget_outlasts_the_receiver_faults() -> None:
+    """The chaos alerters' retry budget is longer than the longest run of faults the loop deals one receiver, and
+    their longest wait between attempts is shorter than the healthy gap after each fault: a notification the
+    alerter gives up on in the chaos run points at a bug, not at the policy."""
+    policy = DeliveryPolicy.from_config(
+        parse_config(_config([], "http://sim", _scenario_document(1.0), []), {}).delivery
+    )
+    longest_fault = max(RECEIVER_FAIL_SECONDS[1], RECEIVER_HANG_SECONDS[1])
+    # A hung attempt costs the webhook timeout on top of the wait before it.
+    assert policy.budget_seconds() > 5 * (longest_fault + WEBHOOK_TIMEOUT_SECONDS)
+    assert policy.max_backoff_seconds * (1 + policy.jitter) < RECEIVER_HEALTHY_SECONDS
 
 
 @dataclass
@@ -291,18 +316,20 @@ class ChaosLoop:
 
     def _receiver_fault(self, hook: ChaosReceiver, mode: Mode) -> Callable[[], Awaitable[None]]:
         async def fault() -> None:
-            # Shorter than the alerter's retry budget (5 attempts over ~30 s): a longer outage is given up on.
+            # Far shorter than the alerters' retry budget (DELIVERY), and followed by a healthy gap longer than
+            # their longest wait between attempts (test_delivery_budget_outlasts_the_receiver_faults).
             if mode == "fail":
                 self._counts.receiver_failures += 1
-                seconds = self._rng.uniform(2.0, 8.0)
+                seconds = self._rng.uniform(*RECEIVER_FAIL_SECONDS)
             else:
                 self._counts.receiver_hangs += 1
-                seconds = self._rng.uniform(WEBHOOK_TIMEOUT_SECONDS + 1, 10.0)
+                seconds = self._rng.uniform(*RECEIVER_HANG_SECONDS)
             hook.mode = mode
             try:
                 await asyncio.sleep(seconds)
             finally:
                 hook.mode = "ok"
+            await asyncio.sleep(RECEIVER_HEALTHY_SECONDS)  # still busy: no fault for this receiver meanwhile
 
         return fault
 
