@@ -6,9 +6,11 @@ consumer that only decodes, and (b) a DetectorApp processing the same topic from
 was counted in stormwatch_reviews_processed_total. Reports events/s, the ratio to the floor and the share of
 events that needed the text model; with `--bytewax`, the same run also times a minimal windowed count in Bytewax
 on the same topic (bench/stream_processors.py). `--partitions` and `--replicas` (detector apps in one consumer
-group, in this process) give the scaling figures. Usage:
+group, in this process) give the scaling figures. The detectors share one text classifier whose cache already
+holds every distinct text (the steady state of a stream whose texts repeat); `--cold` gives each its own, empty
+one, so the run also pays for loading the model and embedding each text once. Usage:
 `.venv/bin/python -m bench.bench_detector_live [--events 100000] [--runs 3] [--bytewax] [--partitions 4]
-[--replicas 1]`.
+[--replicas 1] [--cold]`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from prometheus_client import CollectorRegistry
 
 from bench.stream_processors import bytewax_windowed_count
 from services.detector.app import DetectorApp
+from services.detector.text_classifier import TextAwareClassifier
 from services.shared import codec, db
 from services.shared.config import parse_config
 from services.shared.embedded import EmbeddedBroker, EmbeddedPostgres
@@ -107,9 +110,16 @@ def _total(registries: list[CollectorRegistry], name: str, label: tuple[str, str
 
 
 async def detector(
-    settings: Settings, count: int, group: str, replicas: int = 1, merchants: int = MERCHANTS
+    settings: Settings,
+    count: int,
+    group: str,
+    replicas: int = 1,
+    merchants: int = MERCHANTS,
+    text: TextAwareClassifier | None = None,
 ) -> tuple[float, float]:
-    """Events/s of `replicas` detector apps (one consumer group) over `count` events, and the model's share."""
+    """Events/s of `replicas` detector apps (one consumer group) over `count` events, and the model's share.
+
+    `text`: a classifier whose cache already knows the texts (steady state); None: each app starts cold."""
     config = parse_config({"merchants": [{"id": f"m{i}"} for i in range(merchants)]})
     registries = [new_registry() for _ in range(replicas)]
     apps = [
@@ -119,6 +129,7 @@ async def detector(
             registry=registry,
             http=HttpServer(registry, port=0),
             serve_http=False,
+            text_classifier=text,
         )
         for registry in registries
     ]
@@ -141,7 +152,9 @@ async def detector(
     return count / elapsed, model / count
 
 
-async def main(count: int, runs: int, partitions: int, replicas: int, with_bytewax: bool, merchants: int) -> None:
+async def main(
+    count: int, runs: int, partitions: int, replicas: int, with_bytewax: bool, merchants: int, cold: bool
+) -> None:
     configure_logging("json", "warning")
     with tempfile.TemporaryDirectory() as folder:
         broker = EmbeddedBroker()
@@ -157,6 +170,10 @@ async def main(count: int, runs: int, partitions: int, replicas: int, with_bytew
             producer = EventProducer(ProducerSettings(broker.bootstrap_servers))
             await producer.start()
             events = make_events(count, merchants=merchants)
+            text = None
+            if not cold:
+                text = TextAwareClassifier()
+                text.prepare_sync(events)  # the model reads each distinct text once; the runs then find them cached
             for i in range(0, count, 1000):
                 chunk = events[i : i + 1000]
                 await producer.send_batch(
@@ -182,7 +199,7 @@ async def main(count: int, runs: int, partitions: int, replicas: int, with_bytew
                     consumer_session_timeout_ms=6000,
                     fetch_max_wait_ms=10,
                 )
-                rate, share = await detector(settings, count, f"det{run}", replicas, merchants)
+                rate, share = await detector(settings, count, f"det{run}", replicas, merchants, text)
                 rates.append(rate)
                 shares.append(share)
             f, r = statistics.median(floors), statistics.median(rates)
@@ -207,6 +224,7 @@ if __name__ == "__main__":
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--bytewax", action="store_true", help="also time the windowed count in Bytewax")
     parser.add_argument("--merchants", type=int, default=MERCHANTS)
+    parser.add_argument("--cold", action="store_true", help="each detector starts with an empty text-model cache")
     arguments = parser.parse_args()
     asyncio.run(
         main(
@@ -216,5 +234,6 @@ if __name__ == "__main__":
             arguments.replicas,
             arguments.bytewax,
             arguments.merchants,
+            arguments.cold,
         )
     )

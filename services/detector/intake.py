@@ -25,6 +25,7 @@ class Rejected:
 @dataclass
 class Intake:
     reviews: list[ScoredReview] = field(default_factory=list)  # in offset order, each event_id once
+    payloads: list[bytes] = field(default_factory=list)  # each review's record value, as it came (for storage)
     rejected: list[Rejected] = field(default_factory=list)
     repeats: int = 0  # records whose event_id came earlier in the same batch
 
@@ -71,6 +72,7 @@ def score_decoded(decoded: Decoded, score: Callable[[ReviewEvent], ScoredReview]
             continue
         seen.add(event.event_id)
         intake.reviews.append(review)
+        intake.payloads.append(raw)
     if late:
         # Dead letters go out in offset order, as they did when decoding and scoring were one pass.
         intake.rejected = sorted(intake.rejected + late, key=lambda rejected: rejected.offset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,9 +17,13 @@ from services.shared.events import (
     IncidentEvent,
     ReviewEvent,
 )
+from services.shared.review_shape import plainly_valid_review
 
 
-def _decode_object(raw: bytes, expected_schema: str) -> dict[str, Any]:
+def _decode_object(
+    raw: bytes, expected_schema: str, plainly_valid: Callable[[dict[str, Any]], bool] | None = None
+) -> dict[str, Any]:
+    """Parse and validate; `plainly_valid` may vouch for the payload first (the schema decides when it does not)."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -28,12 +33,13 @@ def _decode_object(raw: bytes, expected_schema: str) -> dict[str, Any]:
     found = data.get("schema")
     if found != expected_schema:
         raise BadInput(f"schema is {found!r}, expected {expected_schema!r}", reason=Reason.SCHEMA_INVALID)
-    schemas.validate(expected_schema, data)
+    if plainly_valid is None or not plainly_valid(data):
+        schemas.validate(expected_schema, data)
     return data
 
 
 def decode_review(raw: bytes) -> ReviewEvent:
-    return ReviewEvent.from_dict(_decode_object(raw, REVIEW_SCHEMA))
+    return ReviewEvent.from_dict(_decode_object(raw, REVIEW_SCHEMA, plainly_valid_review))
 
 
 def decode_incident(raw: bytes) -> IncidentEvent:

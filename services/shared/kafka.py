@@ -136,6 +136,8 @@ class ConsumerSettings:
     heartbeat_interval_ms: int = 2_000
     fetch_max_wait_ms: int = 50
     max_poll_records: int = 2000
+    # Per partition and fetch; each partition buffers about one fetch, so this bounds what one getmany can return.
+    max_partition_fetch_bytes: int = 1024 * 1024
     auto_offset_reset: str = "earliest"
 
 
@@ -178,6 +180,7 @@ class BatchConsumer:
             heartbeat_interval_ms=settings.heartbeat_interval_ms,
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             max_poll_records=settings.max_poll_records,
+            max_partition_fetch_bytes=settings.max_partition_fetch_bytes,
         )
         self._started = False
 

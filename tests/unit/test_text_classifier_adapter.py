@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from services.detector.text_classifier import TextAwareClassifier
 from services.shared.events import RatingScale, ReviewEvent, deterministic_id
 
@@ -45,3 +50,42 @@ async def test_prepared_and_inline_agree_and_text_decides_unrated_items() -> Non
     assert complaint.negative and complaint.category == "logistics" and complaint.language == "de"
     assert praise.polarity == "positive" and not praise.negative
     assert empty.polarity == "unknown" and empty.negativity is None
+
+
+_LANGUAGES = st.sampled_from([None, "en", "en-GB", "DE", "zh_Hans", "pt-BR", "x-klingon", "", " nl ", "123", "fil"])
+_TEXTS = st.sampled_from([None, "", "Great shop", "Paket nie angekommen, Kundenservice antwortet nicht", "  ", "好"])
+_HINTS = st.sampled_from([{}, {"tags": ["delivery:late"]}, {"reason": "item_not_received"}, {"topics": "shipping"}])
+
+
+@st.composite
+def _rated_events(draw: st.DrawFn) -> ReviewEvent:
+    """Ratings that the rating alone decides (clearly good or clearly bad), on assorted scales, languages, hints."""
+    low, high = draw(st.sampled_from([(1.0, 5.0), (0.0, 10.0), (1.0, 3.0), (0.0, 1.0)]))
+    share = draw(st.sampled_from([0.0, 0.1, 0.25, 0.75, 0.8, 1.0]))
+    base = event(draw(_TEXTS), 5)
+    return replace(
+        base,
+        event_id=deterministic_id("g", str(draw(st.integers(0, 10**9)))),
+        rating=low + share * (high - low),
+        rating_scale=draw(st.sampled_from([RatingScale(low, high), None])) if high <= 10 else RatingScale(low, high),
+        language=draw(_LANGUAGES),
+        attributes=draw(_HINTS),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_rated_events(), min_size=1, max_size=8, unique_by=lambda e: e.event_id))
+def test_reviews_a_rating_clears_get_what_the_full_classifier_gives(events: list[ReviewEvent]) -> None:
+    """Preparing a batch classifies most well-rated reviews by a shortcut (rating and declared language only):
+    every event gets exactly what the classifier's full path (text, language detection, hints) gives it, and
+    the classifier still counts every item."""
+    shortcut, full = _SHORTCUT, _FULL
+    counted = shortcut.stats.items
+    shortcut.prepare_sync(events)
+    assert [shortcut.classify(e) for e in events] == [full.classify(e) for e in events]
+    assert shortcut.stats.items - counted == len(events)
+
+
+# Shared by the examples (the language model loads once): `full` never prepares, so it always takes the full path.
+_SHORTCUT = TextAwareClassifier()
+_FULL = TextAwareClassifier()

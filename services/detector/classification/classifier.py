@@ -112,6 +112,11 @@ class ReviewClassifier:
             known.update(self._remember(chunk, self._score(chunk)))
         return self._finish(plans, known)
 
+    def count_decided(self, count: int) -> None:
+        """Count items a caller classified without `classify_many` (ratings that clear them, see `rating_cleared`)."""
+        with self._lock:
+            self.stats.items += count
+
     def _plan(self, item: ClassificationInput) -> _Plan:
         text = item.text.strip()
         language = self._languages.identify(text, item.language)
@@ -122,8 +127,10 @@ class ReviewClassifier:
             if decided == "negative":
                 category = hinted or keyword_category(text, language) or "other"
                 return _Plan(item, text, language, None, _result(rating_negativity, True, category, language, "rating"))
-            if decided == "not_negative" or not text:
-                negative = decided == "middle" and rating_negativity > NEGATIVE_THRESHOLD
+            if decided == "not_negative":
+                return _Plan(item, text, language, None, rating_cleared(item.rating, language))
+            if not text:
+                negative = rating_negativity > NEGATIVE_THRESHOLD
                 category = (hinted or keyword_category(text, language) or "other") if negative else "other"
                 return _Plan(
                     item, text, language, None, _result(rating_negativity, negative, category, language, "rating")
@@ -193,6 +200,11 @@ class ReviewClassifier:
                 self.stats.needed_model += 1
                 results.append(_combine(plan, known[plan.key]))
         return results
+
+
+def rating_cleared(rating: float, language: str | None) -> Classification:
+    """An item whose normalised rating alone says "not negative": neither text, hints nor the model matter."""
+    return _result(1.0 - rating, False, "other", language, "rating")
 
 
 def _combine(plan: _Plan, text_verdict: TextVerdict) -> Classification:

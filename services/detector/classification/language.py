@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -54,6 +55,7 @@ _URL_OR_HANDLE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
 MIN_LATIN_LETTERS = 3
 
 
+@functools.lru_cache(maxsize=4096)  # every event asks; platforms send a handful of distinct tags
 def normalise_tag(tag: str | None) -> str | None:
     """The ISO 639-1 primary subtag of a platform's language field ("en-GB" -> "en", "zh_Hans" -> "zh")."""
     if tag is None:
