@@ -3,30 +3,37 @@
 Produces N review events (many merchants, ratings 1-5, texts in 11 languages; 3-star ones need the text model)
 to a 4-partition topic on an embedded Tansu broker, then measures, alternating, (a) the floor: a bare aiokafka
 consumer that only decodes, and (b) a DetectorApp processing the same topic from the start, until every event
-was counted in stormwatch_reviews_processed_total. Reports events/s, the ratio to the floor and the share of
+was counted in stormwatch_reviews_processed_total. Every rate is the sustained one: events between the moments
+20 % and 90 % of them were done, over that time. Reports events/s, the ratio to the floor and the share of
 events that needed the text model; with `--bytewax`, the same run also times a minimal windowed count in Bytewax
 on the same topic (bench/stream_processors.py). `--partitions` and `--replicas` (detector apps in one consumer
-group, in this process) give the scaling figures. The detectors share one text classifier whose cache already
+group, in this process; with `--processes`, as separate `services.cli detector` processes, each with its own
+interpreter and core) give the scaling figures. The in-process detectors share one text classifier whose cache already
 holds every distinct text (the steady state of a stream whose texts repeat); `--cold` gives each its own, empty
 one, so the run also pays for loading the model and embedding each text once. Usage:
 `.venv/bin/python -m bench.bench_detector_live [--events 100000] [--runs 3] [--bytewax] [--partitions 4]
-[--replicas 1] [--cold]`.
+[--replicas 1] [--cold] [--processes]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import socket
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import orjson
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.stream_processors import bytewax_windowed_count
 from services.detector.app import DetectorApp
@@ -82,20 +89,18 @@ async def floor(bootstrap: str, topic: str, count: int, group: str) -> float:
     consumer = BatchConsumer(ConsumerSettings(bootstrap, group_id=group, topics=(topic,), fetch_max_wait_ms=10))
     await consumer.start()
     seen = 0
-    began = None
+    samples: list[tuple[float, float]] = []
     try:
         while seen < count:
             batch = await consumer.getmany(timeout_ms=500)
-            if batch and began is None:
-                began = time.perf_counter()
             for records in batch.values():
                 for record in records:
                     orjson.loads(record.value)
                 seen += len(records)
+            samples.append((time.perf_counter(), seen))
     finally:
         await consumer.stop()
-    assert began is not None
-    return count / (time.perf_counter() - began)
+    return sustained_rate(samples, count)
 
 
 def _total(registries: list[CollectorRegistry], name: str, label: tuple[str, str] | None = None) -> float:
@@ -135,25 +140,117 @@ async def detector(
     ]
     for app in apps:
         await app.start()
-    began = None
+    samples: list[tuple[float, float]] = []
     try:
-        while True:
-            done = _total(registries, "stormwatch_reviews_processed")
-            if done and began is None:
-                began = time.perf_counter()
-            if done >= count:
-                break
+        while not samples or samples[-1][1] < count:
             await asyncio.sleep(0.05)
-        elapsed = time.perf_counter() - (began or time.perf_counter())
+            samples.append((time.perf_counter(), _total(registries, "stormwatch_reviews_processed")))
         model = _total(registries, "stormwatch_classifier_items", ("decided_by", "text_model"))
     finally:
         for app in apps:
             await app.stop()
-    return count / elapsed, model / count
+    return sustained_rate(samples, count), model / count
+
+
+async def detector_processes(
+    settings: Settings, count: int, group: str, replicas: int, merchants: int, folder: Path
+) -> tuple[float, float]:
+    """Events/s of `replicas` detector *processes* (`python -m services.cli detector`, one consumer group), read
+    from their /metrics: each process has its own interpreter, so replicas use more than one core.
+
+    Each process starts cold (loads the text model and embeds each distinct text once), so the rate is the
+    sustained one, between 20 % and 90 % of the events, when every cache is warm; the same holds for `detector`."""
+    config_path = folder / f"{group}.yaml"
+    config_path.write_bytes(orjson.dumps({"merchants": [{"id": f"m{i}"} for i in range(merchants)]}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "DATABASE_", "STORMWATCH_"))}
+    env |= {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.require_kafka(),
+        "DATABASE_URL": settings.require_database().reveal(),
+        "STORMWATCH_DB_SCHEMA": settings.database_schema,
+        "STORMWATCH_TOPIC_REVIEWS": settings.topics.reviews,
+        "STORMWATCH_TOPIC_INCIDENTS": settings.topics.incidents,
+        "STORMWATCH_TOPIC_DEADLETTER": settings.topics.deadletter,
+        "STORMWATCH_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "STORMWATCH_CONSUMER_GROUP_PREFIX": group,
+        "STORMWATCH_CONSUMER_SESSION_TIMEOUT_MS": str(settings.consumer_session_timeout_ms),
+        "STORMWATCH_FETCH_MAX_WAIT_MS": str(settings.fetch_max_wait_ms),
+        "STORMWATCH_LOG_LEVEL": "warning",
+        "STORMWATCH_CONFIG": str(config_path),
+    }
+    ports = [_free_port() for _ in range(replicas)]
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.cli", "detector", "--http-port", str(port), env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )
+        for port in ports
+    ]  # fmt: skip
+    samples: list[tuple[float, float]] = []
+    model = 0.0
+    try:
+        async with aiohttp.ClientSession() as session:
+            while not samples or samples[-1][1] < count:
+                await asyncio.sleep(0.1)
+                if any(process.returncode is not None for process in processes):
+                    raise RuntimeError("a detector process exited during the benchmark")
+                texts = [await _scrape(session, port) for port in ports]
+                done = sum(_family_total(text, "stormwatch_reviews_processed") for text in texts)
+                model = sum(
+                    _family_total(text, "stormwatch_classifier_items", ("decided_by", "text_model")) for text in texts
+                )
+                samples.append((time.perf_counter(), done))
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+        for process in processes:
+            await process.wait()
+    return sustained_rate(samples, count), model / count
+
+
+def sustained_rate(samples: list[tuple[float, float]], count: int) -> float:
+    """Events/s between the moments 20 % and 90 % of `count` were processed (warm-up and tail left out)."""
+    low = next(sample for sample in samples if sample[1] >= 0.2 * count)
+    high = next(sample for sample in samples if sample[1] >= 0.9 * count)
+    if high[0] <= low[0]:
+        raise RuntimeError("too few samples for a rate: use more events")
+    return (high[1] - low[1]) / (high[0] - low[0])
+
+
+async def _scrape(session: aiohttp.ClientSession, port: int) -> str:
+    try:
+        async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+            return await response.text()
+    except aiohttp.ClientError:
+        return ""  # not serving yet
+
+
+def _family_total(exposition: str, name: str, label: tuple[str, str] | None = None) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        if family.name == name
+        for sample in family.samples
+        if sample.name.endswith("_total") and (label is None or sample.labels.get(label[0]) == label[1])
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 async def main(
-    count: int, runs: int, partitions: int, replicas: int, with_bytewax: bool, merchants: int, cold: bool
+    count: int,
+    runs: int,
+    partitions: int,
+    replicas: int,
+    with_bytewax: bool,
+    merchants: int,
+    cold: bool,
+    processes: bool,
 ) -> None:
     configure_logging("json", "warning")
     with tempfile.TemporaryDirectory() as folder:
@@ -199,7 +296,12 @@ async def main(
                     consumer_session_timeout_ms=6000,
                     fetch_max_wait_ms=10,
                 )
-                rate, share = await detector(settings, count, f"det{run}", replicas, merchants, text)
+                if processes:
+                    rate, share = await detector_processes(
+                        settings, count, f"det{run}", replicas, merchants, Path(folder)
+                    )
+                else:
+                    rate, share = await detector(settings, count, f"det{run}", replicas, merchants, text)
                 rates.append(rate)
                 shares.append(share)
             f, r = statistics.median(floors), statistics.median(rates)
@@ -225,6 +327,7 @@ if __name__ == "__main__":
     parser.add_argument("--bytewax", action="store_true", help="also time the windowed count in Bytewax")
     parser.add_argument("--merchants", type=int, default=MERCHANTS)
     parser.add_argument("--cold", action="store_true", help="each detector starts with an empty text-model cache")
+    parser.add_argument("--processes", action="store_true", help="run the replicas as separate processes (always cold)")
     arguments = parser.parse_args()
     asyncio.run(
         main(
@@ -235,5 +338,6 @@ if __name__ == "__main__":
             arguments.bytewax,
             arguments.merchants,
             arguments.cold,
+            arguments.processes,
         )
     )
