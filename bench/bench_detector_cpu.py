@@ -25,6 +25,7 @@ from services.detector.store import review_rows
 from services.detector.text_classifier import TextAwareClassifier
 from services.shared import codec
 from services.shared.config import parse_config
+from services.shared.runtime import tune_garbage_collector
 
 BATCH = 8000
 
@@ -73,6 +74,7 @@ def one_run(batches: list[list[_Record]], merchants: int, text: TextAwareClassif
 
 
 def main(count: int, runs: int, merchants: int) -> None:
+    tune_garbage_collector()  # as the services do
     events = make_events(count, merchants=merchants)
     records = [_Record(offset, codec.encode_review(event)) for offset, event in enumerate(events)]
     batches = [records[i : i + BATCH] for i in range(0, count, BATCH)]

@@ -35,6 +35,7 @@ from services.shared.http import HttpServer
 from services.shared.kafka import EventProducer, ProducerSettings, ensure_topics
 from services.shared.logging import configure_logging
 from services.shared.metrics import new_registry
+from services.shared.runtime import tune_garbage_collector
 from services.shared.settings import Secret, Settings, Topics
 
 TICK_SECONDS = 0.01
@@ -146,6 +147,7 @@ def percentile(values: list[float], share: float) -> float:
 
 async def main(rates: list[int], seconds: float, fetch_wait_ms: int) -> None:
     configure_logging("json", "warning")
+    tune_garbage_collector()  # as the services do
     with tempfile.TemporaryDirectory() as folder:
         broker = EmbeddedBroker()
         await broker.start()

@@ -46,6 +46,7 @@ from services.shared.http import HttpServer
 from services.shared.kafka import BatchConsumer, ConsumerSettings, EventProducer, ProducerSettings, ensure_topics
 from services.shared.logging import configure_logging
 from services.shared.metrics import new_registry
+from services.shared.runtime import tune_garbage_collector
 from services.shared.settings import Secret, Settings, Topics
 from services.simulator.texts import PHRASEBOOKS, compose
 
@@ -253,6 +254,7 @@ async def main(
     processes: bool,
 ) -> None:
     configure_logging("json", "warning")
+    tune_garbage_collector()  # as the services do (their entry points call it)
     with tempfile.TemporaryDirectory() as folder:
         broker = EmbeddedBroker()
         await broker.start()

@@ -22,6 +22,7 @@ from services.shared.http import HttpServer
 from services.shared.lifecycle import Lifecycle
 from services.shared.logging import configure_logging, get_logger
 from services.shared.metrics import new_registry
+from services.shared.runtime import tune_garbage_collector
 from services.shared.settings import Secret, Settings
 
 log = get_logger("stormwatch.run")
@@ -261,6 +262,7 @@ def _banner(pipeline: LocalPipeline) -> str:
 async def run_local(args: argparse.Namespace, stop: asyncio.Event) -> int:
     settings = Settings.from_env()
     configure_logging(settings.log_format, settings.log_level)
+    tune_garbage_collector()
     config_path = args.config or settings.config_path
     options = LocalRunOptions(
         state_dir=args.state_dir,

@@ -14,6 +14,7 @@ from services.shared.http import HttpServer
 from services.shared.lifecycle import Lifecycle
 from services.shared.logging import configure_logging, get_logger
 from services.shared.metrics import new_registry
+from services.shared.runtime import tune_garbage_collector
 from services.shared.settings import Settings
 
 log = get_logger("stormwatch.main")
@@ -31,6 +32,7 @@ async def run_service(name: str, args: argparse.Namespace, stop: asyncio.Event) 
     if args.http_port is not None:
         settings = dataclasses.replace(settings, http_port=args.http_port)
     configure_logging(settings.log_format, settings.log_level)
+    tune_garbage_collector()
     settings.require_kafka()
     settings.require_database()
     config = load_service_config(settings, args)
