@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -346,10 +347,10 @@ class DetectorApp(Lifecycle):
         # Counted only now that the batch is committed: a retried batch recounts from the restored engine.
         for platform, how in partition.engine.drain_recoveries():
             self._metrics.recoveries.labels(platform=platform, how=how).inc()
-        for review in new:
-            self._metrics.reviews_processed.labels(
-                platform=review.event.platform, polarity=review.classification.polarity
-            ).inc()
+        # Counted per (platform, polarity) first: one labelled increment per pair, not per review.
+        processed = Counter((review.event.platform, review.classification.polarity) for review in new)
+        for (platform, polarity), count in processed.items():
+            self._metrics.reviews_processed.labels(platform=platform, polarity=polarity).inc(count)
         duplicates = intake.repeats + len(reviews) - len(new)
         if duplicates:
             self._metrics.duplicates.inc(duplicates)
