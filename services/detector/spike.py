@@ -327,9 +327,13 @@ class SpikeDetector:
         deseasonalised (divided by the bucket's seasonal factor), so the level follows growth, not the clock."""
         state = self.state
         decay = self.rule.decay
-        season = self.season(bucket)
-        if not spike and self.rule.seasonal:
-            self._learn_season(bucket, total, season)
+        if self.rule.seasonal:
+            hour, weekday = _hour_and_weekday(bucket, self.rule.bucket_seconds)
+            season = state.daily[hour] * state.weekly[weekday]  # `season(bucket)`, its slots kept for learning
+            if not spike:
+                self._learn_season(hour, weekday, total, season)
+        else:
+            season = 1.0
         counted = min(float(negatives), state.threshold) if spike else float(negatives)
         state.neg_sum = state.neg_sum * decay + counted / season
         state.volume_sum = state.volume_sum * decay + (0.0 if spike else total / season)
@@ -338,14 +342,13 @@ class SpikeDetector:
         state.share_total = state.share_total * decay + (0 if spike else total)
         state.history += 1
 
-    def _learn_season(self, bucket: int, total: int, season: float) -> None:
-        """Move the hour-of-day and day-of-week factors toward this bucket's volume against the level."""
+    def _learn_season(self, hour: int, weekday: int, total: int, season: float) -> None:
+        """Move the hour-of-day and day-of-week factors of a closed bucket toward its volume against the level."""
         state = self.state
         if state.history < self.rule.warmup_buckets or state.volume_sum <= 0 or state.weight <= 0:
             return
         expected = state.volume_sum / state.weight * season
         ratio = min(total / expected, _MAX_SEASONAL_RATIO)
-        hour, weekday = _hour_and_weekday(bucket, self.rule.bucket_seconds)
         daily = state.daily
         weekly = state.weekly
         daily[hour] = max(_MIN_PROFILE, daily[hour] * (1.0 + DAILY_GAIN * (ratio - 1.0)))
