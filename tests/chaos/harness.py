@@ -212,6 +212,10 @@ class RestartablePostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self._server = EmbeddedPostgres(data_dir)
+        # What pg_ctl said and what the servers logged (the wheel's log file in the data folder, which the first
+        # start writes too): a fault that fails names its cause.
+        self.pg_ctl_log = data_dir.parent / "pg_ctl.log"
+        self.server_log = data_dir / "log"
 
     @property
     def dsn(self) -> str:
@@ -232,18 +236,36 @@ class RestartablePostgres:
         # The wheel's server object knows the data folder and the user the server runs as.
         inner = self._server._server
         command = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(inner.pgdata), *args]
-        # No pipes: the server pg_ctl starts would inherit them and the call would never see EOF.
-        result = await asyncio.to_thread(
-            subprocess.run,
-            command,
-            check=check,
-            user=inner.system_user,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=PG_CTL_WAIT_SECONDS + 30,
-        )
+        if "restart" in args or "start" in args:
+            # The server appends to its log file, rather than to pg_ctl's output.
+            command[3:3] = ["-l", str(self.server_log)]
+        # No pipes: the server pg_ctl starts would inherit them and the call would never see EOF. A file is fine.
+        with self.pg_ctl_log.open("a") as output:
+            output.write(f"--- {time.strftime('%H:%M:%S')} pg_ctl {' '.join(args)}\n")
+            output.flush()
+            result = await asyncio.to_thread(
+                subprocess.run,
+                command,
+                check=False,
+                user=inner.system_user,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=PG_CTL_WAIT_SECONDS + 30,
+            )
+            output.write(f"--- exit {result.returncode}\n")
+        if check and result.returncode:
+            raise RuntimeError(f"pg_ctl {' '.join(args)} exited {result.returncode}:\n{self.diagnostics()}")
         return result.returncode
+
+    def diagnostics(self, lines: int = 15) -> str:
+        """The end of pg_ctl's output and of the server's log."""
+        parts = []
+        for path in (self.pg_ctl_log, self.server_log):
+            if path.exists():
+                tail = path.read_text(errors="replace").splitlines()[-lines:]
+                parts.append(f"{path.name}:\n" + "\n".join(tail))
+        return "\n".join(parts)
 
     async def restart(self) -> None:
         """`pg_ctl restart -m fast`: every connection is dropped, the server is back at once."""
@@ -266,7 +288,7 @@ class RestartablePostgres:
             if await self._pg_ctl("-w", "-t", str(PG_CTL_WAIT_SECONDS), "restart", check=False) == 0:
                 return
             await asyncio.sleep(2.0)
-        raise RuntimeError("the chaos PostgreSQL did not come back")
+        raise RuntimeError(f"the chaos PostgreSQL did not come back:\n{self.diagnostics()}")
 
 
 async def query(dsn: str, schema: str, sql: str, *args: Any) -> list[asyncpg.Record]:

@@ -230,10 +230,12 @@ class ChaosLoop:
                 if not deck:
                     deck = list(actions)
                     self._rng.shuffle(deck)
-                target, action = deck.pop()
-                if target in self._busy:
-                    deck.insert(0, (target, action))  # its resource is still in a fault: deal it later
+                # The top card whose resource is not still in a fault (or a receiver's healthy gap after one);
+                # the others wait in the deck, and this tick deals something else rather than nothing.
+                free = [i for i, (name, _) in enumerate(deck) if name not in self._busy]
+                if not free:
                     continue
+                target, action = deck.pop(free[-1])
                 self._busy.add(target)
                 task = asyncio.create_task(self._guarded(target, action))
                 self._tasks.add(task)
