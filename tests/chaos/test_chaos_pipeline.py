@@ -227,11 +227,13 @@ class ChaosLoop:
         try:
             while loop.time() < deadline:
                 await asyncio.sleep(self._rng.uniform(0.5, 3.0))
-                if not deck:
-                    deck = list(actions)
-                    self._rng.shuffle(deck)
-                # The top card whose resource is not still in a fault (or a receiver's healthy gap after one);
-                # the others wait in the deck, and this tick deals something else rather than nothing.
+                if all(name in self._busy for name, _ in deck):
+                    # Empty, or only cards whose resource is still in a fault (a receiver's fault and the healthy
+                    # gap after it): the next shuffled deck goes under them, so the other kinds keep their pace.
+                    fresh = list(actions)
+                    self._rng.shuffle(fresh)
+                    deck[:0] = fresh
+                # The top card whose resource is free; the others wait in the deck.
                 free = [i for i, (name, _) in enumerate(deck) if name not in self._busy]
                 if not free:
                     continue
