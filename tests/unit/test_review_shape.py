@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from typing import Any
 
 import orjson
@@ -72,3 +73,14 @@ def test_the_fast_check_vouches_for_ordinary_events() -> None:
         assert "platform" in str(exc)
     else:
         raise AssertionError("an invalid platform was accepted")
+
+
+# The schema the fast check was written against. A change to the schema must be mirrored in review_shape.py (a
+# stricter rule there too, or the fast check would vouch for what the schema now refuses); then update this hash.
+SCHEMA_CHECKED = "d807d729b8c3c7521cb798bc9f87777dd4633c5816536b8f1faad3df33c9791f"
+
+
+def test_the_schema_is_the_one_the_fast_check_mirrors() -> None:
+    """A tripwire: editing schemas/review-event.v1.json fails here until review_shape.py is reviewed against it."""
+    digest = hashlib.sha256((ROOT / "schemas" / "review-event.v1.json").read_bytes()).hexdigest()
+    assert digest == SCHEMA_CHECKED, "review-event.v1.json changed: mirror the change in review_shape.py"
