@@ -73,6 +73,8 @@ async def _create_pool(dsn: str, schema: str, *, min_size: int, max_size: int) -
     connection = await asyncpg.connect(dsn)
     try:
         await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    except asyncpg.UniqueViolationError:
+        pass  # another service starting at the same moment created it (IF NOT EXISTS does not cover that race)
     finally:
         await connection.close()
     pool = await asyncpg.create_pool(
