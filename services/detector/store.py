@@ -55,7 +55,7 @@ RETURNING next_offset
 # The merchants a batch touched, beside the checkpoint row (same transaction). `$4`/`$5`: merchant ids and states.
 _SAVE_MERCHANTS = """
 INSERT INTO detector_merchant_state (consumer_group, topic, partition, merchant_id, state)
-SELECT $1, $2, $3, merchant.id, merchant.state::jsonb FROM unnest($4::text[], $5::text[]) AS merchant(id, state)
+SELECT $1, $2, $3, merchant.id, merchant.state::json FROM unnest($4::text[], $5::text[]) AS merchant(id, state)
 ON CONFLICT (consumer_group, topic, partition, merchant_id) DO UPDATE SET state = EXCLUDED.state
 """
 
