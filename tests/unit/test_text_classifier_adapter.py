@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.detector.text_classifier import TextAwareClassifier
-from services.shared.events import RatingScale, ReviewEvent, deterministic_id
+from services.shared.events import AttributeValue, RatingScale, ReviewEvent, deterministic_id
 
 
 def event(text: str | None, rating: float | None) -> ReviewEvent:
@@ -54,7 +54,9 @@ async def test_prepared_and_inline_agree_and_text_decides_unrated_items() -> Non
 
 _LANGUAGES = st.sampled_from([None, "en", "en-GB", "DE", "zh_Hans", "pt-BR", "x-klingon", "", " nl ", "123", "fil"])
 _TEXTS = st.sampled_from([None, "", "Great shop", "Paket nie angekommen, Kundenservice antwortet nicht", "  ", "好"])
-_HINTS = st.sampled_from([{}, {"tags": ["delivery:late"]}, {"reason": "item_not_received"}, {"topics": "shipping"}])
+_HINTS: st.SearchStrategy[dict[str, AttributeValue]] = st.sampled_from(
+    [{}, {"tags": ["delivery:late"]}, {"reason": "item_not_received"}, {"topics": "shipping"}]
+)
 
 
 @st.composite
