@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -40,7 +39,7 @@ from services.detector.app import DetectorApp
 from services.detector.text_classifier import TextAwareClassifier
 from services.shared import codec, db
 from services.shared.config import parse_config
-from services.shared.embedded import EmbeddedBroker, EmbeddedPostgres
+from services.shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from services.shared.events import RatingScale, ReviewEvent, deterministic_id
 from services.shared.http import HttpServer
 from services.shared.kafka import BatchConsumer, ConsumerSettings, EventProducer, ProducerSettings, ensure_topics
@@ -178,7 +177,7 @@ async def detector_processes(
         "STORMWATCH_LOG_LEVEL": "warning",
         "STORMWATCH_CONFIG": str(config_path),
     }
-    ports = [_free_port() for _ in range(replicas)]
+    ports = [free_port() for _ in range(replicas)]
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable, "-m", "services.cli", "detector", "--http-port", str(port), env=env,
@@ -234,13 +233,6 @@ def _family_total(exposition: str, name: str, label: tuple[str, str] | None = No
         for sample in family.samples
         if sample.name.endswith("_total") and (label is None or sample.labels.get(label[0]) == label[1])
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def main(

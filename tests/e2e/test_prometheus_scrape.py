@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import json
 import shutil
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ import yaml
 
 from services.local_run import LocalPipeline, LocalRunOptions
 from services.shared import codec
+from services.shared.embedded import free_port
 from services.shared.events import Evidence, IncidentEvent, deterministic_id
 from services.shared.kafka import EventProducer, ProducerSettings
 from services.shared.settings import Settings
@@ -42,13 +42,6 @@ def _binary(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed: `apt-get install -y prometheus`; this test must not be skipped")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -83,7 +76,7 @@ async def running_prometheus(tmp_path: Path, target_port: int) -> AsyncIterator[
     }
     config_path = tmp_path / "prometheus.yml"
     config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         _binary("prometheus"),
         f"--config.file={config_path}",

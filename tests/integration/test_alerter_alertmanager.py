@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 
 from services.alerter.notifiers.alertmanager import AlertmanagerNotifier
 from services.alerter.render import build_notification
+from services.shared.embedded import free_port
 from tests.integration.test_alerter_support import make_incident
 
 BINARY = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
@@ -26,18 +26,11 @@ receivers:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def alertmanager(tmp_path: Path) -> AsyncIterator[str]:
     config = tmp_path / "alertmanager.yml"
     config.write_text(CONFIG)
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         BINARY,
         f"--config.file={config}",

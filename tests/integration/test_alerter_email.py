@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import email
 import email.policy
-import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from services.alerter.notifiers.base import DeliveryFailed
 from services.alerter.notifiers.email import EmailNotifier
 from services.alerter.render import build_notification
+from services.shared.embedded import free_port
 from tests.integration.test_alerter_support import make_incident
 
 HOSTILE = "<!channel> @here <script>alert(1)</script> *bold* & \n newline"
@@ -38,13 +38,6 @@ class Inbox:
         assert isinstance(message, EmailMessage)
         self.messages.append((envelope, message))
         return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +62,7 @@ def smtp_server(certificate: tuple[Path, Path]) -> Iterator[tuple[Inbox, int]]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True, ready_timeout=10
     )

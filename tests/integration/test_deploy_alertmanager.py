@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from services.alerter.notifiers.base import Notifier
 from services.alerter.notifiers.factory import build_notifiers
 from services.alerter.render import build_notification
 from services.shared.config import parse_config
+from services.shared.embedded import free_port
 from tests.integration.test_alerter_support import make_incident
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,17 +79,10 @@ def test_merchant_incidents_route_to_their_own_receiver() -> None:
         assert route_of(*labels, f"severity={severity}") == "merchant-incidents"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def alertmanager(tmp_path: Path) -> AsyncIterator[str]:
     """Debian's prometheus-alertmanager running the deploy configuration on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         tool("prometheus-alertmanager"),
         f"--config.file={CONFIG}",
