@@ -213,6 +213,9 @@ class AlerterApp(Lifecycle):
         """Stop taking in new states, then let the sends in flight finish and be logged before resources close."""
         if self._intake is not None:
             self._intake.request_stop()
+        if self._consumer is not None:
+            # The intake's poll returns now, not after its poll timeout or a group join it may be waiting out.
+            self._consumer.interrupt()
         if self._delivery is not None:
             self._delivery.request_stop()
         if self._digests is not None:

@@ -183,6 +183,8 @@ class BatchConsumer:
             max_partition_fetch_bytes=settings.max_partition_fetch_bytes,
         )
         self._started = False
+        self._interrupted = False
+        self._fetch: asyncio.Future[dict[TopicPartition, list[Any]]] | None = None
 
     async def start(self) -> None:
         try:
@@ -199,10 +201,40 @@ class BatchConsumer:
             await self._consumer.stop()
 
     async def getmany(self, timeout_ms: int = 1000) -> dict[TopicPartition, list[Any]]:
-        batch: dict[TopicPartition, list[Any]] = await self._consumer.getmany(
-            timeout_ms=timeout_ms, max_records=self.settings.max_poll_records
+        """Records fetched within `timeout_ms`; nothing once `interrupt()` was called, even from a call waiting now.
+
+        aiokafka's getmany ignores its timeout while the group is (re)joining: it waits for the assignment (on
+        Tansu about half the session timeout), so without `interrupt()` a stop during a join would wait that out.
+        """
+        if self._interrupted:
+            return {}
+        fetch = asyncio.ensure_future(
+            self._consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_poll_records)
         )
+        self._fetch = fetch
+        try:
+            await asyncio.wait({fetch})
+        finally:
+            self._fetch = None
+            if not fetch.done():  # the caller was cancelled
+                fetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await fetch
+        if fetch.cancelled():  # interrupted while waiting: nothing was taken from the fetch buffer
+            return {}
+        batch: dict[TopicPartition, list[Any]] = fetch.result()
         return batch
+
+    def interrupt(self) -> None:
+        """For shutdown: a `getmany` waiting now returns no records at once, and so does every later call.
+
+        A consume loop that checks its stop flag between polls then ends promptly instead of waiting out a poll
+        timeout or a group join. Only waits are cut short (aiokafka hands out records without awaiting), so no
+        fetched record is dropped; the consumer is meant to be stopped afterwards.
+        """
+        self._interrupted = True
+        if self._fetch is not None:
+            self._fetch.cancel()
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Commit the next offset to read per partition (last processed offset + 1)."""
