@@ -35,6 +35,9 @@ class MerchantDetector:
             IncidentTracker(merchant_id, name, min_growth=config.min_negative, state=state.incident),
         )
         self.scopes: dict[str, _Spike] = {}
+        # The same pairs by platform and by category value: found per event without building the scope key.
+        self._platform_scopes: dict[str, _Spike] = {}
+        self._category_scopes: dict[str, _Spike] = {}
         threshold = config.viral_reach_thresholds.get(merchant_id, config.viral_reach_threshold)
         self.threads = ThreadWatcher(merchant_id, name, float(threshold), state.threads)
         self.deadlines = DeadlineWatcher(
@@ -58,12 +61,22 @@ class MerchantDetector:
         # Replies in a thread are the thread watcher's: counting them as reviews too would page one storm twice.
         in_thread = event.thread_id is not None or event.parent_id is not None
         if not in_thread:
-            self._spike(self.merchant_spike, review, incidents, now)
-        if self.config.scope_spikes and review.counts and not in_thread:
-            self._spike(self._scope(f"platform:{review.event.platform}"), review, incidents, now)
-            category = review.classification.category
-            if category is not None:
-                self._spike(self._scope(f"category:{category}"), review, incidents, now)
+            counts = event.event_type == "review.created"  # `review.counts`
+            # The incident trackers keep the newest counted negatives as samples; nothing else changes them.
+            sample = counts and review.classification.negative
+            self._spike(self.merchant_spike, review, incidents, now, sample)
+            if counts and self.config.scope_spikes:
+                platform = event.platform
+                pair = self._platform_scopes.get(platform)
+                if pair is None:
+                    pair = self._platform_scopes[platform] = self._scope(f"platform:{platform}")
+                self._spike(pair, review, incidents, now, sample)
+                category = review.classification.category
+                if category is not None:
+                    pair = self._category_scopes.get(category)
+                    if pair is None:
+                        pair = self._category_scopes[category] = self._scope(f"category:{category}")
+                    self._spike(pair, review, incidents, now, sample)
         incidents.extend(self.threads.observe(review, now))
         incidents.extend(self.deadlines.observe(review, now, recoveries))
         # While negatives pile up in the merchant's open bucket, a storm may be forming: the spike rule pages it and
@@ -77,9 +90,10 @@ class MerchantDetector:
                 incidents.append(dropped)
         return incidents
 
-    def _spike(self, pair: _Spike, review: ScoredReview, out: list[IncidentEvent], now: float) -> None:
+    def _spike(self, pair: _Spike, review: ScoredReview, out: list[IncidentEvent], now: float, sample: bool) -> None:
         spike, tracker = pair
-        tracker.observe(review)
+        if sample:
+            tracker.observe(review)  # a no-op for any other review
         for signal in spike.observe(review):
             if signal.phase == "open" and self._storm_covered(tracker.scope, now):
                 continue

@@ -125,7 +125,7 @@ class SpikeState:
     total: int = 0  # classified reviews in the open bucket
     languages: dict[str, int] = field(default_factory=dict)  # of the open bucket's negatives
     categories: dict[str, int] = field(default_factory=dict)  # of the open bucket's negatives
-    threshold: float = 0.0  # the open bucket's bound; the baseline only moves when a bucket closes
+    threshold: float = 0.0  # the open bucket's bound (read it through `bound()`); the baseline moves on close
     neg_sum: float = 0.0  # EWMA of negatives per bucket, bias-free: the mean is neg_sum / weight
     weight: float = 0.0
     share_neg: float = 0.0  # EWMA of negatives and classified reviews of non-spike buckets: the usual share
@@ -136,6 +136,19 @@ class SpikeState:
     volume_sum: float = 0.0  # EWMA of deseasonalised classified reviews per bucket (weight: `weight`)
     daily: list[float] = field(default_factory=lambda: [1.0] * 24)  # multiplicative profile per hour of day (UTC)
     weekly: list[float] = field(default_factory=lambda: [1.0] * 7)  # per day of week, Monday first
+    # Not state: `threshold` is computed on first use, from the expectation the open bucket had when it opened
+    # (`rule.threshold(pending_expected)`, the same call and value as computing it right away). Almost every bucket
+    # closes with too few negatives to need its Poisson bound; a checkpoint computes the ones it writes.
+    pending_rule: SpikeRule | None = field(default=None, repr=False, compare=False)
+    pending_expected: float = field(default=0.0, repr=False, compare=False)
+
+    def bound(self) -> float:
+        """The open bucket's threshold (computed now when it was deferred)."""
+        rule = self.pending_rule
+        if rule is not None:
+            self.threshold = rule.threshold(self.pending_expected)
+            self.pending_rule = None
+        return self.threshold
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,7 +158,7 @@ class SpikeState:
             "total": self.total,
             "languages": dict(self.languages),
             "categories": dict(self.categories),
-            "threshold": self.threshold,
+            "threshold": self.bound(),
             "neg_sum": self.neg_sum,
             "weight": self.weight,
             "share_neg": self.share_neg,
@@ -226,20 +239,28 @@ class SpikeDetector:
         return self.state.daily[hour] * self.state.weekly[weekday]
 
     def observe(self, review: ScoredReview) -> list[SpikeSignal]:
-        if not review.counts or review.event_time - review.observed_time > MAX_AHEAD_OF_OBSERVATION_SECONDS:
+        if (
+            review.event.event_type != "review.created"  # not `review.counts`
+            or review.event_time - review.observed_time > MAX_AHEAD_OF_OBSERVATION_SECONDS
+        ):
             return []
         state = self.state
         rule = self.rule
         bucket = int(review.event_time // rule.bucket_seconds)
-        signals: list[SpikeSignal] = []
-        if state.bucket is None:
+        open_bucket = state.bucket
+        signals: list[SpikeSignal]
+        if open_bucket is None:
             state.bucket = state.first_bucket = bucket
             state.threshold = rule.threshold(0.0)
-        elif bucket < state.bucket:
+            state.pending_rule = None
+            signals = []
+        elif bucket > open_bucket:
+            signals = self._advance_to(bucket)
+        elif bucket < open_bucket:
             self._fold_late(bucket, review)
             return []
-        elif bucket > state.bucket:
-            signals.extend(self._advance_to(bucket))
+        else:
+            signals = []
 
         classification = review.classification
         if classification.polarity == "unknown":
@@ -255,27 +276,47 @@ class SpikeDetector:
         if state.episode is not None:
             signals.append(self._progress("progress", review.event_time))
         elif state.cooldown == 0 and self._is_spike(state.negatives, state.total):
-            state.episode = Episode(start_bucket=state.bucket)
+            state.episode = Episode(start_bucket=bucket)  # the open bucket
             signals.append(self._progress("open", review.event_time))
         return signals
 
     def _is_spike(self, negatives: int, total: int) -> bool:
         state = self.state
-        if state.history < self.rule.warmup_buckets or negatives <= state.threshold:
+        rule = self.rule
+        if state.history < rule.warmup_buckets:
+            return False
+        if state.pending_rule is not None:
+            # The bound is the largest of three terms; below the two cheap ones the Poisson term cannot matter.
+            expected = state.pending_expected
+            if negatives <= rule.min_ratio * expected or negatives <= float(rule.min_negative - 1):
+                return False
+        if negatives <= state.bound():
             return False
         if state.share_total > 0:
             # Conditioned on this bucket's own volume: a sale day doubles the negatives with the usual share.
             share = state.share_neg / state.share_total
-            if negatives <= poisson_upper_quantile(share * total, self.rule.alpha):
+            if negatives <= poisson_upper_quantile(share * total, rule.alpha):
                 return False
         return True
 
     def _advance_to(self, bucket: int) -> list[SpikeSignal]:
         state = self.state
-        assert state.bucket is not None
-        signals = self._close(state.bucket, state.negatives, state.total, state.languages, state.categories)
-        empty = bucket - state.bucket - 1
-        closing = state.bucket + 1
+        rule = self.rule
+        open_bucket = state.bucket
+        assert open_bucket is not None
+        signals: list[SpikeSignal]
+        if state.episode is None:
+            # `_close` of the open bucket without an episode, the usual case, written out.
+            negatives = state.negatives
+            spike = negatives > 0 and self._is_spike(negatives, state.total)
+            if state.cooldown > 0:
+                state.cooldown -= 1
+            self._fold(open_bucket, negatives, state.total, spike)
+            signals = []
+        else:
+            signals = self._close(open_bucket, state.negatives, state.total, state.languages, state.categories)
+        empty = bucket - open_bucket - 1
+        closing = open_bucket + 1
         # Empty buckets one by one while they can end an episode or a cooldown, then all at once.
         while empty > 0 and (state.episode is not None or state.cooldown > 0):
             signals.extend(self._close(closing, 0, 0, {}, {}))
@@ -285,9 +326,25 @@ class SpikeDetector:
             self._fold_zeros(empty)
         state.bucket = bucket
         state.negatives = state.total = 0
-        state.languages = {}
-        state.categories = {}
-        state.threshold = self.rule.threshold(self.expected())
+        if state.languages:
+            state.languages = {}
+        if state.categories:
+            state.categories = {}
+        # `rule.threshold(self.expected())`, deferred (see `SpikeState.bound`); the expectation is taken now, as
+        # `expected_at(bucket)` computes it (written out: this runs for every closed bucket).
+        if state.weight > 0:
+            if rule.seasonal:
+                start = bucket * rule.bucket_seconds
+                season = (
+                    state.daily[(start // 3600) % 24] * state.weekly[(start // 86400 + _EPOCH_MONDAY_OFFSET_DAYS) % 7]
+                )
+            else:
+                season = 1.0
+            expected = state.neg_sum / state.weight * season
+        else:
+            expected = 0.0
+        state.pending_rule = rule
+        state.pending_expected = expected
         return signals
 
     def _close(
@@ -299,65 +356,77 @@ class SpikeDetector:
         categories: Mapping[str, int],
     ) -> list[SpikeSignal]:
         state = self.state
-        rule = self.rule
-        spike = self._is_spike(negatives, total)
-        signals: list[SpikeSignal] = []
+        # No negatives is never a spike: every term of the bound is at least 0 (min_negative >= 1).
+        spike = negatives > 0 and self._is_spike(negatives, total)
         episode = state.episode
-        if episode is not None:
-            episode.observed += negatives
-            episode.total += total
-            episode.expected += self.expected_at(bucket)
-            for language, count in languages.items():
-                episode.languages[language] = episode.languages.get(language, 0) + count
-            for category, count in categories.items():
-                episode.categories[category] = episode.categories.get(category, 0) + count
-            episode.quiet = 0 if spike else episode.quiet + 1
-            if episode.quiet >= rule.resolve_after:
-                signals.append(self._resolve(episode, (bucket + 1) * rule.bucket_seconds))
-                state.episode = None
-                state.cooldown = rule.cooldown_buckets
-        elif state.cooldown > 0:
-            state.cooldown -= 1
+        if episode is None:
+            if state.cooldown > 0:
+                state.cooldown -= 1
+            self._fold(bucket, negatives, total, spike)
+            return []
+        rule = self.rule
+        signals: list[SpikeSignal] = []
+        episode.observed += negatives
+        episode.total += total
+        episode.expected += self.expected_at(bucket)
+        for language, count in languages.items():
+            episode.languages[language] = episode.languages.get(language, 0) + count
+        for category, count in categories.items():
+            episode.categories[category] = episode.categories.get(category, 0) + count
+        episode.quiet = 0 if spike else episode.quiet + 1
+        if episode.quiet >= rule.resolve_after:
+            signals.append(self._resolve(episode, (bucket + 1) * rule.bucket_seconds))
+            state.episode = None
+            state.cooldown = rule.cooldown_buckets
         self._fold(bucket, negatives, total, spike)
         return signals
 
     def _fold(self, bucket: int, negatives: int, total: int, spike: bool) -> None:
         """Add a closed bucket to the baselines. A spike bucket enters the count baseline only up to the bound
         and the share baseline not at all: otherwise a long storm would soon look normal. Counts enter the levels
-        deseasonalised (divided by the bucket's seasonal factor), so the level follows growth, not the clock."""
+        deseasonalised (divided by the bucket's seasonal factor), so the level follows growth, not the clock.
+
+        The hot path of the detector (every closed bucket of every scope): `_hour_and_weekday` and the seasonal
+        learning are written out here, with the same operations in the same order as `season` and the plain
+        `_learn_season` this replaced (tests/unit/test_rules_fast_path.py holds them to that plain form)."""
         state = self.state
-        decay = self.rule.decay
-        if self.rule.seasonal:
-            hour, weekday = _hour_and_weekday(bucket, self.rule.bucket_seconds)
-            season = state.daily[hour] * state.weekly[weekday]  # `season(bucket)`, its slots kept for learning
-            if not spike:
-                self._learn_season(hour, weekday, total, season)
+        rule = self.rule
+        decay = rule.decay
+        if rule.seasonal:
+            start = bucket * rule.bucket_seconds
+            hour = (start // 3600) % 24
+            weekday = (start // 86400 + _EPOCH_MONDAY_OFFSET_DAYS) % 7
+            daily = state.daily
+            weekly = state.weekly
+            season = daily[hour] * weekly[weekday]  # `season(bucket)`, its slots kept for learning
+            volume_sum = state.volume_sum
+            weight = state.weight
+            if not spike and state.history >= rule.warmup_buckets and volume_sum > 0 and weight > 0:
+                # Move the hour-of-day and day-of-week factors toward this bucket's volume against the level.
+                # min()/max() written as the comparisons they make: `min(a, b)` is `b if b < a else a`,
+                # `max(a, b)` is `b if b > a else a`.
+                ratio = total / (volume_sum / weight * season)
+                ratio = _MAX_SEASONAL_RATIO if ratio > _MAX_SEASONAL_RATIO else ratio
+                excess = ratio - 1.0
+                moved = daily[hour] * (1.0 + DAILY_GAIN * excess)
+                daily[hour] = moved if moved > _MIN_PROFILE else _MIN_PROFILE
+                moved = weekly[weekday] * (1.0 + WEEKLY_GAIN * excess)
+                weekly[weekday] = moved if moved > _MIN_PROFILE else _MIN_PROFILE
+                # Keep both profiles at mean 1, so the level stays a per-bucket average. (Exactly these divisions:
+                # a running sum or a lazy scale would change the stored factors in their last bits.)
+                daily_mean = sum(daily) / 24.0
+                weekly_mean = sum(weekly) / 7.0
+                state.daily = [x / daily_mean for x in daily]
+                state.weekly = [x / weekly_mean for x in weekly]
         else:
             season = 1.0
-        counted = min(float(negatives), state.threshold) if spike else float(negatives)
+        counted = min(float(negatives), state.bound()) if spike else float(negatives)
         state.neg_sum = state.neg_sum * decay + counted / season
         state.volume_sum = state.volume_sum * decay + (0.0 if spike else total / season)
         state.weight = state.weight * decay + 1.0
         state.share_neg = state.share_neg * decay + (0 if spike else negatives)
         state.share_total = state.share_total * decay + (0 if spike else total)
         state.history += 1
-
-    def _learn_season(self, hour: int, weekday: int, total: int, season: float) -> None:
-        """Move the hour-of-day and day-of-week factors of a closed bucket toward its volume against the level."""
-        state = self.state
-        if state.history < self.rule.warmup_buckets or state.volume_sum <= 0 or state.weight <= 0:
-            return
-        expected = state.volume_sum / state.weight * season
-        ratio = min(total / expected, _MAX_SEASONAL_RATIO)
-        daily = state.daily
-        weekly = state.weekly
-        daily[hour] = max(_MIN_PROFILE, daily[hour] * (1.0 + DAILY_GAIN * (ratio - 1.0)))
-        weekly[weekday] = max(_MIN_PROFILE, weekly[weekday] * (1.0 + WEEKLY_GAIN * (ratio - 1.0)))
-        # Keep both profiles at mean 1, so the level stays a per-bucket average.
-        daily_mean = sum(daily) / 24.0
-        weekly_mean = sum(weekly) / 7.0
-        state.daily = [x / daily_mean for x in daily]
-        state.weekly = [x / weekly_mean for x in weekly]
 
     def _fold_zeros(self, count: int) -> None:
         """Fold `count` empty buckets in O(1): the geometric series of the EWMA weights."""
@@ -411,7 +480,7 @@ class SpikeDetector:
             observed=episode.observed + state.negatives,
             expected=episode.expected + self.expected() * elapsed / self.rule.bucket_seconds,
             total=episode.total + state.total,
-            threshold=state.threshold,
+            threshold=state.bound(),
             languages=languages,
             categories=categories,
         )
@@ -424,7 +493,7 @@ class SpikeDetector:
             observed=episode.observed,
             expected=episode.expected,
             total=episode.total,
-            threshold=self.state.threshold,
+            threshold=self.state.bound(),
             languages=dict(episode.languages),
             categories=dict(episode.categories),
         )

@@ -303,6 +303,8 @@ class ThreadWatcher:
         if now < state.next_sweep:
             return []
         state.next_sweep = now + 300.0
+        if not state.threads:
+            return []
         incidents = []
         for key in sorted(state.threads):
             thread = state.threads[key]
