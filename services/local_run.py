@@ -30,6 +30,7 @@ log = get_logger("stormwatch.run")
 DEMO_SCHEMA = "stormwatch_demo"
 DEMO_MERCHANT = "demo-shop"
 DEMO_NOTIFY_FILE = "demo-notifications.jsonl"  # in the state dir, unless --notify-file names another
+JOURNAL_FILE = "alerter-delivery.journal"  # in the state dir, unless STORMWATCH_ALERTER_JOURNAL names another
 # The demo's webhook receiver checks signatures with this; it only ever runs on loopback.
 DEMO_WEBHOOK_SECRET = "demo-webhook-signing-secret"  # noqa: S105 - a demo value, not a credential
 
@@ -92,11 +93,16 @@ class LocalPipeline(Lifecycle):
             settings = dataclasses.replace(settings, api_token=Secret(self.generated_token))
         if settings.link_secret is None:
             settings = dataclasses.replace(settings, link_secret=Secret(secrets.token_urlsafe(32)))
+        if settings.alerter_journal is None:
+            settings = dataclasses.replace(settings, alerter_journal=self.options.state_dir / JOURNAL_FILE)
 
         if self.demo:
             settings = dataclasses.replace(settings, database_schema=self.options.demo_schema)
-            # The demo simulator starts from nothing each run, so its pipeline state must too.
+            # The demo simulator starts from nothing each run, so its pipeline state must too (the journal
+            # speaks of the old run's notifications).
             await _reset_schema(settings.require_database().reveal(), self.options.demo_schema)
+            if settings.alerter_journal is not None:
+                settings.alerter_journal.unlink(missing_ok=True)
             self.config = await self._start_demo_world(stack)
         else:
             assert self.options.config_path is not None

@@ -19,6 +19,7 @@ from services.alerter.digest import DigestScheduler
 from services.alerter.inbound_api import InboundApi, inbound_secrets
 from services.alerter.incidents import IncidentStore
 from services.alerter.intake import IncidentIntake
+from services.alerter.journal import DeliveryJournal
 from services.alerter.link_api import LinkApi
 from services.alerter.links import LinkSigner, console_link
 from services.alerter.noise_api import NoiseApi
@@ -157,6 +158,7 @@ class AlerterApp(Lifecycle):
             deadletters,
             self._metrics,
             links=self._links_for(signer),
+            journal=self._open_journal(stack),
         )
         self._delivery = delivery
 
@@ -207,7 +209,16 @@ class AlerterApp(Lifecycle):
             "alerter ready",
             receivers={name: n.type for name, n in self._notifiers.items()},
             pipeline=list(self._pipeline.stage_names),
+            delivery_journal=str(settings.alerter_journal) if settings.alerter_journal else "off",
         )
+
+    def _open_journal(self, stack: AsyncExitStack) -> DeliveryJournal | None:
+        """The delivery journal, when STORMWATCH_ALERTER_JOURNAL names one (locked for this process until stop)."""
+        if self._settings.alerter_journal is None:
+            return None
+        journal = DeliveryJournal(self._settings.alerter_journal)
+        stack.callback(journal.close)
+        return journal
 
     async def _before_stop(self) -> None:
         """Stop taking in new states, then let the sends in flight finish and be logged before resources close."""

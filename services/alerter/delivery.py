@@ -5,7 +5,8 @@ others. Exactly-once holds except in one window: a crash (or a stop) after a rec
 before the log says so. That row stays 'sending' until its lease runs out and is then sent again with the same
 notification id (webhooks get it as Idempotency-Key, the file notifier skips ids it already wrote). A database
 outage alone does not open that window: the worker keeps retrying to log the outcome, past the lease too, and its
-lane claims nothing meanwhile (issue #6).
+lane claims nothing meanwhile (issue #6). With a delivery journal (`journal.py`) a crash after the receiver's
+answer does not either: the acceptance is in the file, and the next start logs it before claiming anything.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import orjson
 
 from services.alerter.backoff import DeliveryPolicy, backoff_delay
+from services.alerter.journal import Accepted, DeliveryJournal
 from services.alerter.notifiers.base import DeliveryFailed, Notification, Notifier
 from services.alerter.render import build_group_notification, build_notification
 from services.alerter.store import ClaimedNotification, FinalStatus, NotificationStore, Recorded
@@ -51,8 +53,10 @@ class DeliveryWorker:
         metrics: AlerterMetrics,
         *,
         links: Callable[[IncidentEvent], Mapping[str, str]] | None = None,
+        journal: DeliveryJournal | None = None,
     ) -> None:
         self._links = links
+        self._journal = journal
         self._store = store
         self._notifiers = dict(notifiers)
         self._policy = policy
@@ -79,6 +83,8 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         try:
+            if not await self._replay_journal():
+                return
             async with asyncio.TaskGroup() as group:
                 for receiver in self._notifiers:
                     group.create_task(self._lane(receiver), name=f"alerter:lane:{receiver}")
@@ -131,20 +137,71 @@ class DeliveryWorker:
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", error=repr(task.exception()))
 
+    async def _replay_journal(self) -> bool:
+        """Log what the previous process's receivers accepted before any lane claims (a claim would take back a
+        row whose lease ran out and send it again). Retries while the database is away; False: stopped first."""
+        journal = self._journal
+        if journal is None:
+            return True
+        if journal.torn_lines:
+            log.warning("delivery journal had unreadable lines", path=str(journal.path), lines=journal.torn_lines)
+        left_over = journal.left_over()
+        if not left_over:
+            return True
+        owned = 0
+
+        async def replay() -> None:
+            nonlocal owned
+            owned = await self._store.record_accepted(left_over)
+
+        if not await self._record(None, "journal", replay):
+            return False
+        journal.replayed()
+        self._metrics.journal_replayed.inc(owned)
+        log.info(
+            "delivery journal replayed",
+            path=str(journal.path),
+            entries=len(left_over),
+            recorded=owned,
+            already_logged_or_reclaimed=len(left_over) - owned,
+        )
+        return True
+
+    def _accepted(self, claims: list[ClaimedNotification], sent_as: str) -> list[Accepted]:
+        """Journal a receiver's acceptance right away (before any await): a kill from here on re-sends nothing."""
+        entries = [Accepted(c.notification_id, c.attempt, sent_as, c.incident.observed_at) for c in claims]
+        if self._journal is not None:
+            self._journal.accepted(entries)
+        return entries
+
+    def _logged(self, entries: list[Accepted]) -> None:
+        if self._journal is not None:
+            self._journal.recorded(entries)
+
     async def _deliver(self, notifier: Notifier, claimed: ClaimedNotification) -> None:
         links = self._links(claimed.incident) if self._links is not None else None
         notification = build_notification(claimed.incident, claimed.receiver, links, claimed.step)
         started = monotonic()
         failure = await self._send(notifier, notification, claimed.receiver)
-        self._metrics.send_seconds.labels(notifier.type).observe(monotonic() - started)
         if failure is None:
-            record = functools.partial(self._delivered, notifier, claimed, notification.title)
-        else:
-            self._metrics.failures.labels(notifier.type, failure.reason.value).inc()
-            record = functools.partial(self._failed, notifier, claimed, failure)
-        await self._record(claimed.receiver, claimed.notification_id, record)
+            accepted = self._accepted([claimed], claimed.notification_id)
+            self._metrics.send_seconds.labels(notifier.type).observe(monotonic() - started)
+            if await self._record(
+                claimed.receiver,
+                claimed.notification_id,
+                functools.partial(self._delivered, notifier, claimed, notification.title),
+            ):
+                self._logged(accepted)
+            return
+        self._metrics.send_seconds.labels(notifier.type).observe(monotonic() - started)
+        self._metrics.failures.labels(notifier.type, failure.reason.value).inc()
+        await self._record(
+            claimed.receiver, claimed.notification_id, functools.partial(self._failed, notifier, claimed, failure)
+        )
 
-    async def _record(self, receiver: str, notification_id: str, record: Callable[[], Awaitable[object]]) -> bool:
+    async def _record(
+        self, receiver: str | None, notification_id: str, record: Callable[[], Awaitable[object]]
+    ) -> bool:
         """Log a send's outcome, retrying with backoff while the database is away, past our lease too, until it is
         logged or the worker stops (False: not logged). Safe past the lease: every write is conditional on our claim
         (status 'sending' and the attempt we claimed), so after another replica re-claimed the row it records
@@ -163,7 +220,7 @@ class DeliveryWorker:
                             "recording a delivery outcome failed", notification_id=notification_id, error=str(exc)
                         )
                         return False
-                    if not holding:
+                    if not holding and receiver is not None:
                         holding = True
                         self._unrecorded[receiver] += 1
                     log.warning(
@@ -178,7 +235,7 @@ class DeliveryWorker:
                     continue
                 return True
         finally:
-            if holding:
+            if holding and receiver is not None:
                 self._unrecorded[receiver] -= 1
                 self._wakeups[receiver].set()
 
@@ -190,6 +247,7 @@ class DeliveryWorker:
         )
         started = monotonic()
         failure = await self._send(notifier, notification, claims[0].receiver)
+        accepted = self._accepted(claims, notification.notification_id) if failure is None else []
         self._metrics.send_seconds.labels(notifier.type).observe(monotonic() - started)
         receiver = claims[0].receiver
         if failure is not None:
@@ -206,6 +264,7 @@ class DeliveryWorker:
 
         if not await self._record(receiver, notification.notification_id, mark):
             return
+        self._logged(accepted)
         self._metrics.attempts.labels(notifier.type, "delivered").inc()
         owned = [(claimed, result) for claimed, result in recorded if result.owned]
         for claimed, result in owned:

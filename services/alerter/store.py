@@ -14,6 +14,7 @@ from typing import Literal
 import asyncpg
 import orjson
 
+from services.alerter.journal import Accepted
 from services.alerter.notifiers.base import notification_id
 from services.alerter.pipeline import IntakeContext, OpenIncident, Pipeline, Plan, ResponseState, Silence
 from services.shared import db
@@ -39,6 +40,13 @@ _TRANSIENT_DB_ERRORS = (
 _MAX_ERROR = 200
 # A delivery this claim already logged: a retry after a commit whose answer the connection lost finds it so. Another
 # claim of the row would have raised `attempts`, so it is ours, and the caller counts it (once: it had not yet).
+# Delivered now, if the claim (status 'sending' and the attempt it was sent under) still holds the row.
+_MARK_DELIVERED = """UPDATE notifications
+    SET status = 'delivered', delivered_at = now(), last_reason = NULL, last_error = NULL, sent_as = $3,
+        latency_seconds = GREATEST(0, EXTRACT(EPOCH FROM now() - $4::timestamptz))
+    WHERE notification_id = $1 AND status = 'sending' AND attempts = $2
+    RETURNING latency_seconds"""
+# The same claim logged it already (a retry after a lost commit answer).
 _ALREADY_DELIVERED = """SELECT latency_seconds FROM notifications
     WHERE notification_id = $1 AND status = 'delivered' AND attempts = $2 AND sent_as = $3"""
 
@@ -338,22 +346,9 @@ class NotificationStore:
         """Delivered now; returns whether this claim still owned the row (or had logged it already: a retry after
         a lost commit answer) and the end-to-end latency."""
         async with translated():
-            row = await self._pool.fetchrow(
-                """UPDATE notifications
-                   SET status = 'delivered', delivered_at = now(), last_reason = NULL, last_error = NULL,
-                       sent_as = notification_id,
-                       latency_seconds = GREATEST(0, EXTRACT(EPOCH FROM now() - $3::timestamptz))
-                   WHERE notification_id = $1 AND status = 'sending' AND attempts = $2
-                   RETURNING latency_seconds""",
-                claimed.notification_id,
-                claimed.attempt,
-                observed_at,
+            return await _mark_delivered(
+                self._pool, claimed.notification_id, claimed.attempt, claimed.notification_id, observed_at
             )
-            if row is None:
-                row = await self._pool.fetchrow(
-                    _ALREADY_DELIVERED, claimed.notification_id, claimed.attempt, claimed.notification_id
-                )
-        return Recorded(row is not None, None if row is None else row["latency_seconds"])
 
     async def mark_group_delivered(
         self, claims: Sequence[ClaimedNotification], sent_as: str
@@ -363,24 +358,29 @@ class NotificationStore:
         async with translated(), self._pool.acquire() as connection, connection.transaction():
             for claimed in claims:
                 observed = claimed.incident.observed_at
-                row = await connection.fetchrow(
-                    """UPDATE notifications
-                       SET status = 'delivered', delivered_at = now(), last_reason = NULL, last_error = NULL,
-                           sent_as = $4,
-                           latency_seconds = GREATEST(0, EXTRACT(EPOCH FROM now() - $3::timestamptz))
-                       WHERE notification_id = $1 AND status = 'sending' AND attempts = $2
-                       RETURNING latency_seconds""",
+                recorded = await _mark_delivered(
+                    connection,
                     claimed.notification_id,
                     claimed.attempt,
-                    None if observed is None else parse_rfc3339(observed),
                     sent_as,
+                    None if observed is None else parse_rfc3339(observed),
                 )
-                if row is None:
-                    row = await connection.fetchrow(
-                        _ALREADY_DELIVERED, claimed.notification_id, claimed.attempt, sent_as
-                    )
-                results.append((claimed, Recorded(row is not None, None if row is None else row["latency_seconds"])))
+                results.append((claimed, recorded))
         return results
+
+    async def record_accepted(self, entries: Sequence[Accepted]) -> int:
+        """Log what a previous process's receivers accepted (its delivery journal), in one transaction, each row
+        conditional on the claim it was sent under; returns how many rows this logged (the others were logged
+        already, or re-claimed after their lease ran out: those are sent again)."""
+        logged = 0
+        async with translated(), self._pool.acquire() as connection, connection.transaction():
+            for entry in entries:
+                observed = None if entry.observed_at is None else parse_rfc3339(entry.observed_at)
+                row = await connection.fetchrow(
+                    _MARK_DELIVERED, entry.notification_id, entry.attempt, entry.sent_as, observed
+                )
+                logged += row is not None
+        return logged
 
     async def schedule_retry(
         self, claimed: ClaimedNotification, delay_seconds: float, reason: str, error: str
@@ -513,3 +513,17 @@ def _str_map(value: object) -> Mapping[str, str]:
     if not isinstance(value, dict):
         return {}
     return {str(k): str(v) for k, v in value.items()}
+
+
+async def _mark_delivered(
+    connection: asyncpg.Pool | asyncpg.pool.PoolConnectionProxy,
+    notification_id: str,
+    attempt: int,
+    sent_as: str,
+    observed_at: datetime | None,
+) -> Recorded:
+    """Mark one row delivered under its claim; `owned` also when this claim had logged it already."""
+    row = await connection.fetchrow(_MARK_DELIVERED, notification_id, attempt, sent_as, observed_at)
+    if row is None:
+        row = await connection.fetchrow(_ALREADY_DELIVERED, notification_id, attempt, sent_as)
+    return Recorded(row is not None, None if row is None else row["latency_seconds"])

@@ -72,6 +72,7 @@ class AlerterMetrics:
     time_to_resolve: Histogram
     suppressed: Counter
     deferred: Counter
+    journal_replayed: Counter
     time_to_first_reply: Histogram
     open_incidents: Gauge
     labels: LabelValues
@@ -165,6 +166,12 @@ class AlerterMetrics:
                 "Planned notifications moved later but still sent, by reason (rate_capped: over a receiver's "
                 "max_per_hour, sent in the next hour with room).",
                 ["reason"],
+            ),
+            journal_replayed=metrics.counter(
+                registry,
+                "stormwatch_alerter_journal_replayed_total",
+                "Deliveries a receiver accepted before the alerter stopped, logged at its next start from the "
+                "delivery journal (STORMWATCH_ALERTER_JOURNAL) instead of sent again.",
             ),
             time_to_first_reply=metrics.histogram(
                 registry,

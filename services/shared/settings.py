@@ -68,6 +68,10 @@ class Settings:
     detector_max_batch: int = 10_000
     consumer_group_prefix: str = "stormwatch"
     kafka_idempotence: bool = False
+    # The alerter's delivery journal (a local file; one per alerter process): None keeps none, and a kill between
+    # a receiver's answer and the database write re-sends that notification after its lease (services/alerter/
+    # journal.py).
+    alerter_journal: Path | None = None
 
     def consumer_group(self, service: str) -> str:
         """The consumer group of a service, e.g. `stormwatch-detector`: replicas of a service share it."""
@@ -95,6 +99,7 @@ class Settings:
             return None if value is None else Secret(value)
 
         config = text("STORMWATCH_CONFIG")
+        journal = text("STORMWATCH_ALERTER_JOURNAL")
         log_format = text("STORMWATCH_LOG_FORMAT") or "auto"
         if log_format not in {"auto", "json", "console"}:
             raise ConfigError(f"STORMWATCH_LOG_FORMAT={log_format!r}: expected auto, json or console")
@@ -124,6 +129,7 @@ class Settings:
             detector_max_batch=detector_max_batch,
             consumer_group_prefix=text("STORMWATCH_CONSUMER_GROUP_PREFIX") or "stormwatch",
             kafka_idempotence=(text("STORMWATCH_KAFKA_IDEMPOTENCE") or "false").lower() in {"1", "true", "yes"},
+            alerter_journal=None if journal is None else Path(journal),
         )
 
     def require_kafka(self) -> str:

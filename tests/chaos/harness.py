@@ -310,8 +310,9 @@ Mode = Literal["ok", "fail", "hang"]
 class ChaosReceiver:
     """A webhook endpoint that answers 200, 503 (fail) or nothing for longer than the alerter's timeout (hang).
 
-    Deliveries are counted raw, one per 200 answered, keyed by (incident_id, version): a re-send with the same
-    Idempotency-Key counts again (that is a duplicate). Failed and hung requests are not deliveries."""
+    Deliveries are counted raw, one per 200 answered, keyed by (incident_id, version), with the moment and the
+    Idempotency-Key of each: the run tells a re-send of the same send (same key) from a second notification of the
+    same state. Failed and hung requests are not deliveries."""
 
     name: str
     hang_seconds: float = 4.0
@@ -320,6 +321,7 @@ class ChaosReceiver:
     failed: int = 0
     hung: int = 0
     arrivals: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # when each 200 was answered
+    keys: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # each 200's Idempotency-Key, in order
     _runner: web.AppRunner | None = None
     port: int = 0
 
@@ -341,6 +343,7 @@ class ChaosReceiver:
         key = (incident["incident_id"], int(incident["version"]))
         self.deliveries[key] += 1
         self.arrivals.setdefault(key, []).append(time.monotonic())
+        self.keys.setdefault(key, []).append(request.headers.get("Idempotency-Key", ""))
         return web.Response(status=200, text="ok")
 
     async def start(self) -> None:
@@ -385,9 +388,13 @@ class ChaosCounts:
     crash_logs: list[str] = field(default_factory=list)
     harness_errors: list[str] = field(default_factory=list)  # a fault that could not be applied (the test fails)
     duplicate_details: list[str] = field(default_factory=list)  # receiver, incident, version, seconds between
-    # Of the duplicates, re-sends after the lease of a send whose alerter was SIGKILLed before it logged the 200
-    # (the stated at-least-once window, docs/chaos.md); any other duplicate fails the run.
-    resends_after_kill: int = 0
+    # Repeats of a state at a receiver that are the stated at-least-once window (docs/chaos.md): the same send
+    # (same Idempotency-Key) again a lease after its alerter was SIGKILLed with it in flight. A receiver that honours
+    # the key drops them. Every other repeat is a duplicate, and fails the run.
+    resends_in_flight: int = 0
+    # Deliveries a killed alerter's receivers had accepted, logged by the next alerter from its delivery journal
+    # instead of re-sent (read from the alerters' logs).
+    journal_replayed: int = 0
     alerter_kills_at: list[float] = field(default_factory=list)  # time.monotonic() of each alerter SIGKILL
     rebalances: int = 0
     postgres_restarts: int = 0

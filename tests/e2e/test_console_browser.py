@@ -52,10 +52,10 @@ HOSTILE_TITLE = "<b onmouseover=alert(2)>Hostile</b> storm"
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def pipeline(test_settings: Settings, schema_name: str) -> AsyncIterator[LocalPipeline]:
+async def pipeline(test_settings: Settings, schema_name: str, tmp_path: Path) -> AsyncIterator[LocalPipeline]:
     """The demo pipeline at 900x; the alerter serves the console on the pipeline's HTTP server."""
     scenario = dataclasses.replace(demo_scenario(speed=SPEED), duration_seconds=3 * 3600)
-    options = LocalRunOptions(http_port=0, scenario=scenario, demo_schema=schema_name)
+    options = LocalRunOptions(http_port=0, scenario=scenario, demo_schema=schema_name, state_dir=tmp_path)
     async with LocalPipeline(test_settings, options) as running:
         yield running
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -39,10 +40,12 @@ async def _incidents(pipeline: LocalPipeline) -> list[dict[str, Any]]:
 
 
 @pytest.mark.e2e
-async def test_a_viral_facebook_post_is_paged_as_a_viral_thread(test_settings: Settings, schema_name: str) -> None:
+async def test_a_viral_facebook_post_is_paged_as_a_viral_thread(
+    test_settings: Settings, schema_name: str, tmp_path: Path
+) -> None:
     """Simulator Graph API -> Facebook poller snapshots -> Kafka -> detector -> alerter: a viral_thread incident
     on platform facebook naming the post, delivered to the team webhook."""
-    options = LocalRunOptions(http_port=0, scenario=_scenario(), demo_schema=schema_name)
+    options = LocalRunOptions(http_port=0, scenario=_scenario(), demo_schema=schema_name, state_dir=tmp_path)
     async with LocalPipeline(test_settings, options) as pipeline:
         viral = next(p for p in pipeline.simulator.facebook.posts["demo-shop"] if p.cascade is not None)
         found: list[dict[str, Any]] = []

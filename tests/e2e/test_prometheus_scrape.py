@@ -191,7 +191,7 @@ async def test_prometheus_scrapes_the_demo_and_every_panel_has_data(
     scenario = dataclasses.replace(
         demo_scenario(speed=SPEED, origin=datetime(2026, 11, 23, tzinfo=UTC)), duration_seconds=3 * 3600
     )
-    options = LocalRunOptions(http_port=0, scenario=scenario, demo_schema=schema_name)
+    options = LocalRunOptions(http_port=0, scenario=scenario, demo_schema=schema_name, state_dir=tmp_path)
     async with LocalPipeline(test_settings, options) as pipeline:
         assert pipeline.http is not None
         async with running_prometheus(tmp_path, pipeline.http.port) as prometheus, aiohttp.ClientSession() as session:
