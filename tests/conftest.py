@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -65,9 +66,7 @@ def registry() -> CollectorRegistry:
     return metrics.new_registry()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def topics(kafka_bootstrap: str, unique: str) -> Topics:
-    """Fresh review, incident and dead-letter topics (4 partitions each) for one test."""
+async def _fresh_topics(kafka_bootstrap: str, unique: str) -> Topics:
     names = Topics(
         reviews=f"t{unique}.reviews",
         incidents=f"t{unique}.incidents",
@@ -75,6 +74,12 @@ async def topics(kafka_bootstrap: str, unique: str) -> Topics:
     )
     await ensure_topics(kafka_bootstrap, {names.reviews: 4, names.incidents: 4, names.deadletter: 1})
     return names
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def topics(kafka_bootstrap: str, unique: str) -> Topics:
+    """Fresh review, incident and dead-letter topics (4 partitions each) for one test."""
+    return await _fresh_topics(kafka_bootstrap, unique)
 
 
 @pytest.fixture
@@ -85,6 +90,12 @@ def schema_name(unique: str) -> str:
 @pytest_asyncio.fixture(loop_scope="session")
 async def db_pool(database_url: str, schema_name: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh schema with every migration applied; the schema is dropped afterwards."""
+    async with _fresh_schema(database_url, schema_name) as pool:
+        yield pool
+
+
+@contextlib.asynccontextmanager
+async def _fresh_schema(database_url: str, schema_name: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await db.create_pool(database_url, schema_name, max_size=4)
     await db.apply_migrations(pool)
     try:
@@ -110,6 +121,10 @@ async def test_settings(
     kafka_bootstrap: str, database_url: str, topics: Topics, schema_name: str, db_pool: asyncpg.Pool
 ) -> Settings:
     """Settings pointing at the session broker and database, this test's topics and schema, HTTP on port 0."""
+    return _settings(kafka_bootstrap, database_url, topics, schema_name)
+
+
+def _settings(kafka_bootstrap: str, database_url: str, topics: Topics, schema_name: str) -> Settings:
     return Settings(
         kafka_bootstrap_servers=kafka_bootstrap,
         database_url=Secret(database_url),
@@ -122,6 +137,26 @@ async def test_settings(
         fetch_max_wait_ms=20,
         consumer_group_prefix=f"g{schema_name}",
     )
+
+
+@dataclass(frozen=True)
+class ModuleEnv:
+    """One module's own topics, migrated schema (pool open) and registry, for an App its tests share (see below)."""
+
+    settings: Settings
+    db_pool: asyncpg.Pool
+    registry: CollectorRegistry
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def module_env(kafka_bootstrap: str, database_url: str) -> AsyncIterator[ModuleEnv]:
+    """Like `test_settings` + `db_pool` + `registry`, but once per module: for an App that a module's tests only
+    read or whose changes they do not observe (starting and stopping one costs a consumer-group join)."""
+    unique = uuid.uuid4().hex[:10]
+    topics = await _fresh_topics(kafka_bootstrap, unique)
+    schema_name = f"test_{unique}"
+    async with _fresh_schema(database_url, schema_name) as pool:
+        yield ModuleEnv(_settings(kafka_bootstrap, database_url, topics, schema_name), pool, metrics.new_registry())
 
 
 @pytest.fixture(autouse=True, scope="session")

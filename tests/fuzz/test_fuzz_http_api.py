@@ -13,15 +13,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import asyncpg
 import orjson
 import pytest_asyncio
 from hypothesis import event, given
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry
 
 from services.shared import codec
-from services.shared.settings import Settings
+from tests.conftest import ModuleEnv
 from tests.fuzz.alerter_rig import INBOUND, Alerter, now, running
 from tests.fuzz.strategies import FUZZ, hostile_text, json_objects, json_values
 
@@ -37,11 +35,11 @@ QUERY_VALUES = st.one_of(
 )  # fmt: skip
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def alerter(
-    test_settings: Settings, db_pool: asyncpg.Pool, registry: CollectorRegistry
-) -> AsyncIterator[Alerter]:
-    async with running(test_settings, db_pool, registry) as running_alerter:
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def alerter(module_env: ModuleEnv) -> AsyncIterator[Alerter]:
+    """One alerter for the module: the fuzzer changes incidents at random anyway, and the other tests' answers
+    (4xx, never a 5xx) do not depend on an incident's state."""
+    async with running(module_env.settings, module_env.db_pool, module_env.registry) as running_alerter:
         yield running_alerter
 
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
-import asyncpg
 import pytest_asyncio
-from prometheus_client import CollectorRegistry
 
 from services.detector.app import DetectorApp
 from services.pollers.app import PollerApp
 from services.shared.config import parse_config
 from services.shared.http import HttpServer
-from services.shared.settings import Settings
+from tests.conftest import ModuleEnv
 from tests.fuzz.alerter_rig import PUBLIC, Route
 from tests.integration.test_alerter_support import running_alerter
 
@@ -86,9 +84,11 @@ class Server:
             return response.status
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def server(test_settings: Settings, db_pool: asyncpg.Pool, registry: CollectorRegistry) -> AsyncIterator[Server]:
-    """One server, every service's routes on it; the alerter runs (its API needs the database)."""
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def server(module_env: ModuleEnv) -> AsyncIterator[Server]:
+    """One server, every service's routes on it; the alerter runs (its API needs the database). Shared by the
+    module's tests: none of them changes anything a refusal or an acceptance depends on."""
+    test_settings, registry = module_env.settings, module_env.registry
     http = HttpServer(registry, port=0)
     PollerApp(test_settings, CONFIG, registry=registry, http=http, serve_http=False)
     DetectorApp(test_settings, CONFIG, registry=registry, http=http, serve_http=False)

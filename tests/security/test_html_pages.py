@@ -8,13 +8,11 @@ import re
 from collections.abc import AsyncIterator
 from urllib.parse import quote, urlencode
 
-import asyncpg
 import pytest_asyncio
 from hypothesis import given
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry
 
-from services.shared.settings import Settings
+from tests.conftest import ModuleEnv
 from tests.fuzz.alerter_rig import Alerter, now, running
 from tests.fuzz.strategies import FUZZ, hostile_text
 
@@ -24,11 +22,10 @@ _OUR_TAGS = re.compile(
 )
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def alerter(
-    test_settings: Settings, db_pool: asyncpg.Pool, registry: CollectorRegistry
-) -> AsyncIterator[Alerter]:
-    async with running(test_settings, db_pool, registry) as running_alerter:
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def alerter(module_env: ModuleEnv) -> AsyncIterator[Alerter]:
+    """One alerter for the module: what a page escapes and the console's headers do not depend on its state."""
+    async with running(module_env.settings, module_env.db_pool, module_env.registry) as running_alerter:
         yield running_alerter
 
 
