@@ -34,6 +34,11 @@ WEEKLY_GAIN = 0.01
 _MAX_SEASONAL_RATIO = 3.0
 _MIN_PROFILE = 0.05
 _EPOCH_MONDAY_OFFSET_DAYS = 3  # 1970-01-01 was a Thursday
+# A profile that has not learned anything yet (every factor exactly 1) is written as integer ones: half the bytes
+# of `1.0` in JSON, and read back by this and every earlier version alike (each factor goes through float()).
+# Most scopes of a merchant seen for the first time are such; their state is what a busy merchant base writes most.
+_UNLEARNED_DAILY = [1.0] * 24
+_UNLEARNED_WEEKLY = [1.0] * 7
 
 
 def _hour_and_weekday(bucket: int, bucket_seconds: int) -> tuple[int, int]:
@@ -167,8 +172,8 @@ class SpikeState:
             "cooldown": self.cooldown,
             "episode": None if self.episode is None else self.episode.to_dict(),
             "volume_sum": self.volume_sum,
-            "daily": list(self.daily),
-            "weekly": list(self.weekly),
+            "daily": [1] * 24 if self.daily == _UNLEARNED_DAILY else list(self.daily),
+            "weekly": [1] * 7 if self.weekly == _UNLEARNED_WEEKLY else list(self.weekly),
         }
 
     @classmethod
