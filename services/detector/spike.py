@@ -361,7 +361,7 @@ class SpikeDetector:
         categories: Mapping[str, int],
     ) -> list[SpikeSignal]:
         state = self.state
-        # No negatives is never a spike: every term of the bound is at least 0 (min_negative >= 1).
+        # No negatives is never a spike: the bound is at least its Poisson term, which is at least 0.
         spike = negatives > 0 and self._is_spike(negatives, total)
         episode = state.episode
         if episode is None:
