@@ -20,8 +20,11 @@ from services.shared.embedded import EmbeddedBroker, EmbeddedPostgres
 from services.shared.kafka import ensure_topics
 from services.shared.settings import Secret, Settings, Topics
 
-# Tansu: a new consumer group takes about half the session timeout to join; keep it short in tests.
-TEST_SESSION_TIMEOUT_MS = 6000
+# Tansu: a new consumer group takes about half the session timeout to join (and a member that died without
+# leaving is evicted after it), so every join in the suite costs half of this: 3 s on the embedded Tansu, with
+# heartbeats every second (a third of it). Apache Kafka refuses sessions under its group.min.session.timeout.ms
+# (6 s by default), so a configured external broker keeps 6 s.
+TEST_SESSION_TIMEOUT_MS = 6000 if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") else 3000
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
