@@ -14,6 +14,7 @@ import yaml
 
 from services.shared.embedded import free_port
 from services.shared.settings import Settings
+from tests.conftest import TEST_SESSION_TIMEOUT_MS
 
 
 async def _start(args: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -64,7 +65,7 @@ async def test_services_run_alone(test_settings: Settings, tmp_path: Path) -> No
         "STORMWATCH_TOPIC_INCIDENTS": test_settings.topics.incidents,
         "STORMWATCH_TOPIC_DEADLETTER": test_settings.topics.deadletter,
         "STORMWATCH_CONSUMER_GROUP_PREFIX": test_settings.consumer_group_prefix,
-        "STORMWATCH_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+        "STORMWATCH_CONSUMER_SESSION_TIMEOUT_MS": str(TEST_SESSION_TIMEOUT_MS),
         "STORMWATCH_LOG_FORMAT": "json",
         "STORMWATCH_WEBHOOK_SECRET": "s3cret",
     }

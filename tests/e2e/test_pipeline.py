@@ -39,9 +39,17 @@ def _scenario() -> Any:
 
 
 async def _drain(
-    settings: Settings, topic: str, group: str, expect_at_least: int, quiet_seconds: float = 3.0
+    settings: Settings,
+    topic: str,
+    group: str,
+    expect_at_least: int,
+    quiet_seconds: float = 3.0,
+    *,
+    after: asyncio.Event | None = None,
+    done: asyncio.Event | None = None,
 ) -> list[Any]:
-    """Every record of `topic`, read by a fresh consumer group until nothing new arrives for `quiet_seconds`."""
+    """Every record of `topic`, read by a fresh consumer group until nothing new arrives for `quiet_seconds`
+    (and not before `after` is set, when given); sets `done`, when given, once it has read everything."""
     consumer = BatchConsumer(
         ConsumerSettings(
             settings.require_kafka(),
@@ -63,10 +71,13 @@ async def _drain(
             for partition_records in batch.values():
                 records.extend(partition_records)
                 last_new = loop.time()
-            if len(records) >= expect_at_least and loop.time() - last_new > quiet_seconds:
+            quiet = loop.time() - last_new > quiet_seconds
+            if len(records) >= expect_at_least and quiet and (after is None or after.is_set()):
                 break
     finally:
         await consumer.stop()
+        if done is not None:
+            done.set()
     return records
 
 
@@ -132,10 +143,12 @@ async def _check_invariants(pipeline: LocalPipeline, settings: Settings, notify_
 
     # Every simulated review was published exactly once as review.created, on every platform of the demo; edits
     # (Google replies and raised ratings) came as review.updated events of published reviews, none twice.
-    # Both topics drained at once: each drain costs a group join and a quiet spell.
+    # Both topics drained at once (each drain costs a group join and a quiet spell); the dead letters are read
+    # until the reviews drain is over too, as when they were read after it.
+    reviews_read = asyncio.Event()
     reviews, dead_records = await asyncio.gather(
-        _drain(settings, settings.topics.reviews, f"check-reviews-{unique}", len(wellformed)),
-        _drain(settings, settings.topics.deadletter, f"check-dl-{unique}", 1),
+        _drain(settings, settings.topics.reviews, f"check-reviews-{unique}", len(wellformed), done=reviews_read),
+        _drain(settings, settings.topics.deadletter, f"check-dl-{unique}", 1, after=reviews_read),
     )
     published: Counter[str] = Counter()
     event_ids: Counter[str] = Counter()

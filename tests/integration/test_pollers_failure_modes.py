@@ -40,7 +40,10 @@ FAULTS = {"server_error_every": 5, "slow_every": 7, "rate_limit_every": 11, "slo
 MAX_ATTEMPTS = 8
 POLLS = 14
 STEP_SECONDS = 600.0
-TIMEOUT = 0.4  # under slow_seconds: a slow answer is a client timeout
+# Well under slow_seconds: a slow answer is a client timeout. Each slow answer costs the run this long, and a
+# healthy local answer takes milliseconds (one that overran would only be retried, as the faults are).
+TIMEOUT = 0.2
+RETRY_BASE_SECONDS = 0.02
 
 Make = Callable[[SimulatorApp, aiohttp.ClientSession, CollectorRegistry], Rig]
 
@@ -101,6 +104,9 @@ async def _run(
         # The same client as production, with a timeout shorter than the simulator's slow answers.
         r.poller._client = PlatformClient(http, platform, TokenBucket(1000, 1000), timeout_seconds=TIMEOUT)
         r.poller._options = dataclasses.replace(r.poller._options, max_attempts=MAX_ATTEMPTS)
+        # The same exponential backoff with jitter, from 20 ms instead of 0.5 s: the retries are what is tested here
+        # (their delays in tests/unit/test_pollers_ratelimit_backoff.py), and a run meets dozens of faults.
+        r.poller._retry_backoff = dataclasses.replace(r.poller._retry_backoff, base=RETRY_BASE_SECONDS)
         # A backfill, then polls through a few simulated hours: sources that read one page a poll (Yelp's three
         # excerpts, a feed) meet every fault too.
         for _ in range(POLLS):
