@@ -19,7 +19,7 @@ from services.alerter.digest import DigestScheduler
 from services.alerter.inbound_api import InboundApi, inbound_secrets
 from services.alerter.incidents import IncidentStore
 from services.alerter.intake import IncidentIntake
-from services.alerter.journal import DeliveryJournal
+from services.alerter.journal import DeliveryJournal, journal_path
 from services.alerter.link_api import LinkApi
 from services.alerter.links import LinkSigner, console_link
 from services.alerter.noise_api import NoiseApi
@@ -216,7 +216,7 @@ class AlerterApp(Lifecycle):
         """The delivery journal, when STORMWATCH_ALERTER_JOURNAL names one (locked for this process until stop)."""
         if self._settings.alerter_journal is None:
             return None
-        journal = DeliveryJournal(self._settings.alerter_journal)
+        journal = DeliveryJournal(journal_path(self._settings.alerter_journal))
         stack.callback(journal.close)
         return journal
 

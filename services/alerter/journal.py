@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,12 @@ class DeliveryJournal:
         os.close(self._fd)
         self._fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._appended = 0
+
+
+def journal_path(configured: Path, hostname: str | None = None) -> Path:
+    """STORMWATCH_ALERTER_JOURNAL with `{hostname}` replaced: each replica on a shared volume gets its own file, and
+    a restarted container (same hostname) finds its journal again."""
+    return Path(str(configured).replace("{hostname}", hostname or socket.gethostname()))
 
 
 def _read(path: Path) -> tuple[list[Accepted], int]:

@@ -131,7 +131,12 @@ class DetectorApp(Lifecycle):
 
     async def _start(self, stack: AsyncExitStack) -> None:
         settings = self._settings
-        pool = await db.create_pool(settings.require_database().reveal(), settings.database_schema)
+        # Asynchronous commit: a database crash may lose the last commits, but each holds the reviews, the state
+        # and the offset together, so the detector resumes from the checkpoint the database kept and does that
+        # work again (incident events sent twice carry the same id and version; the alerter records them once).
+        pool = await db.create_pool(
+            settings.require_database().reveal(), settings.database_schema, synchronous_commit=False
+        )
         stack.push_async_callback(pool.close)
         # Closed after the consumer stopped; it waits for a batch still being classified, so off the event loop.
         stack.push_async_callback(asyncio.to_thread, self._text.close)

@@ -43,12 +43,18 @@ ON CONFLICT (incident_id, version) DO NOTHING
 
 # Fenced: the update applies only where the stored offset is the one this member continued from. A member that
 # lost the partition without noticing (a long pause) cannot overwrite the new owner's progress.
-_SAVE_CHECKPOINT = """
+_MOVE_CHECKPOINT = """
+UPDATE detector_checkpoints SET next_offset = $4, state = $5::jsonb, updated_at = now()
+WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $6
+RETURNING next_offset
+"""
+# A partition's first checkpoint (continuing from offset 0 only). Were the row missing at any other offset, the
+# database lost commits (the detector commits asynchronously; or someone deleted it): starting a row there would
+# skip the batches it lost, so that is a conflict, and the member resumes from what the database has.
+_FIRST_CHECKPOINT = """
 INSERT INTO detector_checkpoints (consumer_group, topic, partition, next_offset, state, updated_at)
 VALUES ($1, $2, $3, $4, $5::jsonb, now())
-ON CONFLICT (consumer_group, topic, partition)
-DO UPDATE SET next_offset = EXCLUDED.next_offset, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
-WHERE detector_checkpoints.next_offset = $6
+ON CONFLICT (consumer_group, topic, partition) DO NOTHING
 RETURNING next_offset
 """
 
@@ -156,8 +162,10 @@ async def save_checkpoint(
     """
     encoded = orjson.dumps(state)
     moved = await connection.fetchval(
-        _SAVE_CHECKPOINT, group, topic, partition, next_offset, encoded.decode(), previous_offset
+        _MOVE_CHECKPOINT, group, topic, partition, next_offset, encoded.decode(), previous_offset
     )
+    if moved is None and previous_offset == 0:
+        moved = await connection.fetchval(_FIRST_CHECKPOINT, group, topic, partition, next_offset, encoded.decode())
     if moved is None:
         raise CheckpointConflict(f"{topic}[{partition}] checkpoint is no longer at offset {previous_offset}")
     if replace_merchants:

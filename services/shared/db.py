@@ -49,9 +49,19 @@ _CONNECT_ERRORS = (OSError, TimeoutError, asyncpg.CannotConnectNowError, asyncpg
 
 
 async def create_pool(
-    dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10, wait_seconds: float = CONNECT_WAIT_SECONDS
+    dsn: str,
+    schema: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    wait_seconds: float = CONNECT_WAIT_SECONDS,
+    synchronous_commit: bool = True,
 ) -> asyncpg.Pool:
     """A pool whose connections all use `schema` first on their search path (created when missing).
+
+    `synchronous_commit=False`: a commit returns before its WAL reaches disk. A database crash can then lose the
+    last fraction of a second of commits, whole transactions only; use it only where the work can be done again
+    from what the database still has (the detector: offsets live in the same transactions as the state).
 
     While the database cannot be reached it retries for up to `wait_seconds`, then raises a TransientError."""
     loop = asyncio.get_running_loop()
@@ -59,7 +69,9 @@ async def create_pool(
     delay = 0.2
     while True:
         try:
-            return await _create_pool(dsn, schema, min_size=min_size, max_size=max_size)
+            return await _create_pool(
+                dsn, schema, min_size=min_size, max_size=max_size, synchronous_commit=synchronous_commit
+            )
         except _CONNECT_ERRORS as exc:
             if loop.time() + delay > deadline:
                 raise translate(exc) from exc
@@ -68,7 +80,9 @@ async def create_pool(
             delay = min(delay * 2, 5.0)
 
 
-async def _create_pool(dsn: str, schema: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
+async def _create_pool(
+    dsn: str, schema: str, *, min_size: int, max_size: int, synchronous_commit: bool
+) -> asyncpg.Pool:
     check_schema_name(schema)
     connection = await asyncpg.connect(dsn)
     try:
@@ -77,11 +91,14 @@ async def _create_pool(dsn: str, schema: str, *, min_size: int, max_size: int) -
         pass  # another service starting at the same moment created it (IF NOT EXISTS does not cover that race)
     finally:
         await connection.close()
+    settings = {"search_path": schema, "application_name": "stormwatch"}
+    if not synchronous_commit:  # otherwise the server's own setting (a replicated setup may want remote_apply)
+        settings["synchronous_commit"] = "off"
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": schema, "application_name": "stormwatch"},
+        server_settings=settings,
     )
     assert pool is not None
     return pool

@@ -272,6 +272,11 @@ class RestartablePostgres:
         # Generous wait: under a long run's write load the shutdown checkpoint can outlast pg_ctl's default 60 s.
         await self._pg_ctl("-w", "-t", str(PG_CTL_WAIT_SECONDS), "-m", "fast", "restart")
 
+    async def crash(self) -> None:
+        """`pg_ctl restart -m immediate`: the server dies without a shutdown checkpoint and recovers from its WAL, so
+        commits not yet flushed (the detector commits asynchronously) are lost, as in a real crash."""
+        await self._pg_ctl("-w", "-t", str(PG_CTL_WAIT_SECONDS), "-m", "immediate", "restart")
+
     async def outage(self, seconds: float) -> None:
         """Stopped for `seconds`, then started again with the same options (postmaster.opts)."""
         try:
@@ -399,6 +404,7 @@ class ChaosCounts:
     rebalances: int = 0
     postgres_restarts: int = 0
     postgres_outages: int = 0
+    postgres_crashes: int = 0
     receiver_failures: int = 0  # fail windows
     receiver_hangs: int = 0  # hang windows
     failed_requests: int = 0

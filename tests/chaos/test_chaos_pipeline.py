@@ -223,6 +223,7 @@ class ChaosLoop:
             ("replica", self._replica),
             ("postgres", self._postgres_restart),
             ("postgres", self._postgres_outage),
+            ("postgres", self._postgres_crash),
         ]
         for hook in self._pipeline.hooks:
             actions += [
@@ -321,6 +322,10 @@ class ChaosLoop:
     async def _postgres_restart(self) -> None:
         await self._postgres.restart()
         self._counts.postgres_restarts += 1
+
+    async def _postgres_crash(self) -> None:
+        await self._postgres.crash()
+        self._counts.postgres_crashes += 1
 
     async def _postgres_outage(self) -> None:
         await self._postgres.outage(self._rng.uniform(1.0, 4.0))
@@ -540,6 +545,7 @@ async def test_chaos_run_matches_an_uninterrupted_run(
             # Every kind of fault happened (the deck guarantees it unless the window is too short to deal it once).
             assert all(counts.kills[name] for name in ("pollers", "detector", "alerter")), counts.as_dict()
             assert counts.rebalances >= 2 and counts.postgres_restarts and counts.postgres_outages, counts.as_dict()
+            assert counts.postgres_crashes, counts.as_dict()
             assert counts.receiver_failures and counts.receiver_hangs, counts.as_dict()
             assert not counts.harness_errors, counts.harness_errors
             assert not counts.crashes, "\n\n".join(counts.crash_logs)

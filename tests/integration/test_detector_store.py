@@ -62,6 +62,29 @@ async def test_checkpoint_round_trips_exactly_and_is_fenced(db_pool: asyncpg.Poo
         assert loaded is not None and loaded.next_offset == 250
 
 
+async def test_a_checkpoint_the_database_lost_is_a_conflict_not_a_fresh_start(db_pool: asyncpg.Pool) -> None:
+    """The detector commits asynchronously, so a database crash can lose its first checkpoint of a partition.
+    The next save continues from an offset the database never saw: it is refused (starting the row there would
+    skip the lost batch's reviews) and the stored state stays empty; a save from offset 0 still starts the row,
+    and a second member starting from 0 once the row exists is refused too."""
+    state = DetectionEngine(DetectionConfig()).snapshot()
+    async with db_pool.acquire() as connection:
+        with pytest.raises(CheckpointConflict):
+            await save_checkpoint(
+                connection, group="g", topic="t", partition=1, previous_offset=300, next_offset=400, state=state
+            )
+        assert await load_checkpoint(connection, group="g", topic="t", partition=1) is None
+        await save_checkpoint(
+            connection, group="g", topic="t", partition=1, previous_offset=0, next_offset=300, state=state
+        )
+        with pytest.raises(CheckpointConflict):
+            await save_checkpoint(
+                connection, group="g", topic="t", partition=1, previous_offset=0, next_offset=100, state=state
+            )
+        loaded = await load_checkpoint(connection, group="g", topic="t", partition=1)
+        assert loaded is not None and loaded.next_offset == 300
+
+
 async def test_merchant_rows_complete_the_checkpoint_and_a_rewrite_replaces_them(db_pool: asyncpg.Pool) -> None:
     """A checkpoint stores the header in its row and upserts only the merchants it is given; loading merges them
     into the whole state. A rewrite drops merchant rows it does not repeat, and a state stored whole in the row

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.alerter import journal as journal_module
-from services.alerter.journal import Accepted, DeliveryJournal
+from services.alerter.journal import Accepted, DeliveryJournal, journal_path
 from services.shared.errors import ConfigError
 from services.shared.settings import Settings
 
@@ -86,3 +86,13 @@ def test_the_journal_path_comes_from_the_environment() -> None:
     assert Settings.from_env({"STORMWATCH_ALERTER_JOURNAL": "  "}).alerter_journal is None
     configured = Settings.from_env({"STORMWATCH_ALERTER_JOURNAL": "/var/lib/stormwatch/a.journal"})
     assert configured.alerter_journal == Path("/var/lib/stormwatch/a.journal")
+
+
+def test_hostname_in_the_path_gives_each_replica_its_own_journal() -> None:
+    """Replicas sharing a volume name their journals `{hostname}`: each gets its own file (the lock would refuse
+    a shared one); a path without the placeholder is taken as it is."""
+    configured = Path("/var/lib/stormwatch/alerter-{hostname}.journal")
+    assert journal_path(configured, "alerter-1") == Path("/var/lib/stormwatch/alerter-alerter-1.journal")
+    assert journal_path(configured, "alerter-1") != journal_path(configured, "alerter-2")
+    assert "{hostname}" not in str(journal_path(configured))
+    assert journal_path(Path("/data/a.journal"), "x") == Path("/data/a.journal")
