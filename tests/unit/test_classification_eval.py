@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from services.detector.classification.classifier import ReviewClassifier
+from services.detector.classification.embedder import E5Embedder
 from services.detector.classification.evaluation import (
     LabelledReview,
     LanguageScore,
@@ -33,7 +36,8 @@ def eval_reviews() -> list[LabelledReview]:
 
 @pytest.fixture(scope="module")
 def scores(eval_reviews: list[LabelledReview]) -> dict[str, LanguageScore]:
-    classifier = ReviewClassifier()
+    # The model on every core (OpenMP): the same embeddings bit for bit as on one, in a fraction of the time.
+    classifier = ReviewClassifier(embedder=E5Embedder(threads=os.cpu_count() or 1))
     try:
         results = classifier.classify_many_sync([ClassificationInput(text=r.text) for r in eval_reviews])
     finally:
