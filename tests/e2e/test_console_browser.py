@@ -24,6 +24,7 @@ from services.shared.events import Evidence, IncidentEvent, SampleItem, determin
 from services.shared.settings import Settings
 from services.shared.timeutil import format_rfc3339
 from services.simulator.scenario import demo_scenario
+from tests.conftest import ModuleEnv
 
 ROOT = Path(__file__).resolve().parents[2]
 # The README's screenshots are refreshed only on request (STORMWATCH_SCREENSHOTS=1), so a test run never leaves
@@ -51,12 +52,25 @@ HOSTILE_TEXT = "<img src=x onerror=alert(1)><script>window.pwned=1</script>"
 HOSTILE_TITLE = "<b onmouseover=alert(2)>Hostile</b> storm"
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def pipeline(test_settings: Settings, schema_name: str, tmp_path: Path) -> AsyncIterator[LocalPipeline]:
-    """The demo pipeline at 900x; the alerter serves the console on the pipeline's HTTP server."""
+@pytest.fixture(scope="module")
+def settings(module_env: ModuleEnv) -> Settings:
+    """The module's topics and schema: the pipeline's, and where the tests inject incidents."""
+    return module_env.settings
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def pipeline(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalPipeline]:
+    """The demo pipeline at 900x; the alerter serves the console on the pipeline's HTTP server. One for the module
+    (a start and a stop of the demo cost about half a minute): each test looks at incidents of its own, and the
+    demo storm only needs to have been paged."""
     scenario = dataclasses.replace(demo_scenario(speed=SPEED), duration_seconds=3 * 3600)
-    options = LocalRunOptions(http_port=0, scenario=scenario, demo_schema=schema_name, state_dir=tmp_path)
-    async with LocalPipeline(test_settings, options) as running:
+    options = LocalRunOptions(
+        http_port=0,
+        scenario=scenario,
+        demo_schema=settings.database_schema,
+        state_dir=tmp_path_factory.mktemp("console-run"),
+    )
+    async with LocalPipeline(settings, options) as running:
         yield running
 
 
@@ -172,7 +186,7 @@ async def _sign_in(page: Page, pipeline: LocalPipeline, token: str) -> None:
 
 @pytest.mark.e2e
 async def test_console_shows_the_demo_storm_and_its_buttons_change_the_incident(
-    pipeline: LocalPipeline, browser: BrowserContext, test_settings: Settings
+    pipeline: LocalPipeline, browser: BrowserContext, settings: Settings
 ) -> None:
     """After signing in with the token, the demo storm's incident is in the list; its page shows the evidence chart,
     sample reviews, the playbook and the notification timeline. On an open thread incident, Acknowledge and then
@@ -186,7 +200,7 @@ async def test_console_shows_the_demo_storm_and_its_buttons_change_the_incident(
     )
     thread_v1 = _incident("thread", 1, "open", title="Late delivery thread", samples=samples)
     thread_v2 = _incident("thread", 2, "update", title="Late delivery thread", samples=samples)
-    await _inject(test_settings, thread_v1, thread_v2)
+    await _inject(settings, thread_v1, thread_v2)
     await _stored(pipeline, thread_v1.incident_id, 2)
 
     page = await browser.new_page()
@@ -258,7 +272,7 @@ async def test_console_shows_the_demo_storm_and_its_buttons_change_the_incident(
 
 @pytest.mark.e2e
 async def test_console_renders_hostile_review_text_as_text_and_refuses_a_wrong_token(
-    pipeline: LocalPipeline, browser: BrowserContext, test_settings: Settings
+    pipeline: LocalPipeline, browser: BrowserContext, settings: Settings
 ) -> None:
     """A wrong token is refused at sign-in and nothing is shown. With the right one, an incident that arrives while
     the list is open appears without a reload. A review whose text and incident title are HTML
@@ -288,7 +302,7 @@ async def test_console_renders_hostile_review_text_as_text_and_refuses_a_wrong_t
     await page.click("#login-form button[type=submit]")
     await expect(page.locator("#list-view")).to_be_visible()
     # Live updates: the incident arrives after the page loaded and appears without a reload.
-    await _inject(test_settings, hostile)
+    await _inject(settings, hostile)
     row = page.locator(f'tr[data-incident-id="{hostile.incident_id}"]')
     await expect(row).to_be_visible(timeout=20000)
     await expect(row.locator("a")).to_have_text(HOSTILE_TITLE)
