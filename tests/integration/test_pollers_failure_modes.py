@@ -40,9 +40,7 @@ FAULTS = {"server_error_every": 5, "slow_every": 7, "rate_limit_every": 11, "slo
 MAX_ATTEMPTS = 8
 POLLS = 14
 STEP_SECONDS = 600.0
-# Well under slow_seconds: a slow answer is a client timeout. Each slow answer costs the run this long, and a
-# healthy local answer takes milliseconds (one that overran would only be retried, as the faults are).
-TIMEOUT = 0.2
+TIMEOUT = 0.4  # under slow_seconds: a slow answer is a client timeout
 RETRY_BASE_SECONDS = 0.02
 
 Make = Callable[[SimulatorApp, aiohttp.ClientSession, CollectorRegistry], Rig]
