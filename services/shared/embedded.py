@@ -74,6 +74,9 @@ class EmbeddedBroker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, safe before exec
+            # Its own session: a terminal's Ctrl-C goes to Stormwatch only, which stops the services first and the
+            # broker last (in the terminal's process group it died at once, under consumers still stopping).
+            start_new_session=True,
         )
         deadline = asyncio.get_running_loop().time() + wait_seconds
         while True:

@@ -198,7 +198,17 @@ class BatchConsumer:
     async def stop(self) -> None:
         if self._started:
             self._started = False
-            await self._consumer.stop()
+            try:
+                await self._consumer.stop()
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # our own stop is being cancelled (a shutdown timeout): let it through
+                # aiokafka 0.14: Fetcher.close() awaits a fetch task it has just cancelled; one cancelled in its
+                # back-off after a failed fetch (the broker is gone) ends with its own CancelledError, which
+                # escapes consumer.stop() before the client's connections are closed. Finish that part here.
+                log.warning("consumer stopped while its broker was unreachable", group=self.settings.group_id)
+                await self._consumer._client.close()
 
     async def getmany(self, timeout_ms: int = 1000) -> dict[TopicPartition, list[Any]]:
         """Records fetched within `timeout_ms`; nothing once `interrupt()` was called, even from a call waiting now.
