@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from services.shared import db, metrics
 from services.shared.embedded import EmbeddedBroker, EmbeddedPostgres
-from services.shared.kafka import ensure_topics
+from services.shared.kafka import EventProducer, ProducerSettings, ensure_topics
 from services.shared.settings import Secret, Settings, Topics
 
 # Tansu: a new consumer group takes about half the session timeout to join (and a member that died without
@@ -40,6 +40,17 @@ async def kafka_bootstrap() -> AsyncIterator[str]:
         yield broker.bootstrap_servers
     finally:
         await broker.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def producer(kafka_bootstrap: str) -> AsyncIterator[EventProducer]:
+    """A started producer on the test broker, e.g. for the dead letters a worker under test may publish."""
+    started = EventProducer(ProducerSettings(kafka_bootstrap))
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.stop()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

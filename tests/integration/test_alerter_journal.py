@@ -6,11 +6,9 @@ window the long chaos runs hit)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
 from services.alerter.delivery import DeliveryWorker
@@ -23,7 +21,7 @@ from services.alerter.telemetry import AlerterMetrics
 from services.shared.config import Config
 from services.shared.deadletter import DeadLetterPublisher
 from services.shared.events import IncidentEvent
-from services.shared.kafka import EventProducer, ProducerSettings
+from services.shared.kafka import EventProducer
 from services.shared.metrics import new_registry
 from services.shared.settings import Topics
 from tests.integration.test_alerter_record_retry import OutageAfterSend, outage_connection
@@ -38,17 +36,6 @@ from tests.integration.test_alerter_support import (
 
 LEASE_SECONDS = 1.0
 POLICY = fast_policy(send_timeout_seconds=LEASE_SECONDS / 2, lease_seconds=LEASE_SECONDS)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def producer(kafka_bootstrap: str) -> AsyncIterator[EventProducer]:
-    """A started producer for dead letters (these tests expect none, but the worker needs one)."""
-    started = EventProducer(ProducerSettings(kafka_bootstrap))
-    await started.start()
-    try:
-        yield started
-    finally:
-        await started.stop()
 
 
 async def _die_after_acceptance(

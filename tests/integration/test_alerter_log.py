@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import orjson
-import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
 from services.alerter.delivery import DeliveryWorker
@@ -18,7 +16,7 @@ from services.alerter.render import build_notification
 from services.alerter.store import NotificationStore
 from services.alerter.telemetry import AlerterMetrics
 from services.shared.deadletter import DeadLetterPublisher
-from services.shared.kafka import EventProducer, ProducerSettings
+from services.shared.kafka import EventProducer
 from services.shared.settings import Topics
 from tests.integration.test_alerter_support import (
     FakeReceiver,
@@ -28,17 +26,6 @@ from tests.integration.test_alerter_support import (
     make_incident,
     wait_until,
 )
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def producer(kafka_bootstrap: str) -> AsyncIterator[EventProducer]:
-    """A started producer for dead letters (these tests expect none, but the worker needs one)."""
-    started = EventProducer(ProducerSettings(kafka_bootstrap))
-    await started.start()
-    try:
-        yield started
-    finally:
-        await started.stop()
 
 
 async def test_only_newer_versions_plan_notifications(db_pool: asyncpg.Pool) -> None:

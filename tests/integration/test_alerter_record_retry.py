@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
 from services.alerter.delivery import DeliveryWorker
@@ -22,7 +21,7 @@ from services.alerter.telemetry import AlerterMetrics
 from services.shared.config import Config
 from services.shared.deadletter import DeadLetterPublisher
 from services.shared.events import IncidentEvent
-from services.shared.kafka import EventProducer, ProducerSettings
+from services.shared.kafka import EventProducer
 from services.shared.settings import Topics
 from tests.integration.test_alerter_support import (
     FakeReceiver,
@@ -36,17 +35,6 @@ from tests.integration.test_alerter_support import (
 LEASE_SECONDS = 1.0
 # The database stays away this long after the 200: several leases.
 OUTAGE_SECONDS = 4 * LEASE_SECONDS
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def producer(kafka_bootstrap: str) -> AsyncIterator[EventProducer]:
-    """A started producer for dead letters (these tests expect none, but the worker needs one)."""
-    started = EventProducer(ProducerSettings(kafka_bootstrap))
-    await started.start()
-    try:
-        yield started
-    finally:
-        await started.stop()
 
 
 class Outage:
