@@ -27,6 +27,7 @@ import orjson
 
 from services.shared.errors import ConfigError
 from services.shared.logging import get_logger
+from services.shared.timeutil import parse_rfc3339
 
 log = get_logger("stormwatch.alerter.journal")
 
@@ -160,6 +161,8 @@ def _parse(line: bytes) -> Accepted | None:
         return None
     observed = item.get("o")
     try:
-        return Accepted(str(item["n"]), int(item["a"]), str(item["s"]), observed if isinstance(observed, str) else None)
-    except (KeyError, TypeError, ValueError):
+        if observed is not None:
+            parse_rfc3339(observed)  # replayed into a timestamptz: a bad one would stop the replay at every start
+        return Accepted(str(item["n"]), int(item["a"]), str(item["s"]), observed)
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None

@@ -36,13 +36,21 @@ def test_accepted_entries_not_logged_survive_the_process(tmp_path: Path) -> None
 
 
 def test_a_line_torn_by_a_kill_is_skipped_and_counted(tmp_path: Path) -> None:
-    """A kill in the middle of a write can leave a partial last line (and a bad disk any garbage): those lines
-    are skipped and counted, the whole ones before them still replay."""
+    """A kill in the middle of a write can leave a partial last line (and a bad disk or a hand edit any garbage):
+    those lines are skipped and counted, never handed to the replay (a timestamp PostgreSQL refuses would stop the
+    alerter at every start), and the whole ones still replay."""
     path = tmp_path / "alerter.journal"
-    path.write_bytes(_entry(1).line() + b'{"n": "n-2", "a": 1, "s": "n-2", "o"' + b"\n" + b"[1, 2]\n" + b"\n")
+    damaged = [
+        b'{"n": "n-2", "a": 1, "s": "n-2", "o"',  # torn mid-write
+        b"[1, 2]",
+        b'{"n": "n-3", "a": "one", "s": "n-3", "o": null}',
+        b'{"n": "n-4", "a": 1, "s": "n-4", "o": "yesterday"}',  # would fail the replay's timestamptz
+        b'{"n": "n-5", "a": 1, "s": "n-5", "o": 17}',
+    ]
+    path.write_bytes(_entry(1).line() + b"\n".join(damaged) + b"\n\n")
     journal = DeliveryJournal(path)
     assert journal.left_over() == [_entry(1)]
-    assert journal.torn_lines == 2
+    assert journal.torn_lines == len(damaged)
     journal.close()
 
 
