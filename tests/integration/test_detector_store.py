@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -11,6 +12,7 @@ import pytest
 from services.detector.engine import DetectionEngine
 from services.detector.store import CheckpointConflict, insert_reviews, load_checkpoint, save_checkpoint
 from services.detector.synthetic import bucketed
+from services.shared.codec import encode_review
 from services.shared.config import DetectionConfig
 
 T0 = datetime(2026, 11, 18, tzinfo=UTC)
@@ -31,6 +33,44 @@ async def test_insert_returns_only_new_event_ids(db_pool: asyncpg.Pool) -> None:
     )
     assert row is not None
     assert dict(row) == {"negative": True, "polarity": "negative", "negativity": 1.0, "rating": 1.0}
+
+
+async def test_the_row_holds_the_events_own_fields_read_from_its_payload(db_pool: asyncpg.Pool) -> None:
+    """PostgreSQL reads the columns from the payload as it arrived (json_to_record): unicode merchant ids,
+    timestamps with offsets and an escaped NUL in the text land exactly as the event says; the payload stays JSON."""
+    engine = DetectionEngine(DetectionConfig())
+    base = next(iter(bucketed([(1, 0)], start=T0)))
+    events = [
+        replace(
+            base, event_id="a" * 32, merchant_id="магазин-😀", item_id="r/1", created_at="2026-11-18T02:30:00+02:00"
+        ),
+        replace(base, event_id="b" * 32, platform="ebay", event_type="review.updated", text="bad\x00 parcel"),
+    ]
+    reviews = [engine.score(e) for e in events]
+    payloads = [encode_review(e) for e in events]
+    async with db_pool.acquire() as connection:
+        assert await insert_reviews(connection, reviews, payloads) == {"a" * 32, "b" * 32}
+    rows = {
+        r["event_id"]: r
+        for r in await db_pool.fetch(
+            "SELECT event_id, merchant_id, platform, item_id, event_type, created_at, observed_at, payload, "
+            "payload->>'text' AS text FROM reviews WHERE event_id = ANY($1::text[])",
+            [e.event_id for e in events],
+        )
+    }
+    for event in events:
+        row = rows[event.event_id]
+        assert (row["merchant_id"], row["platform"], row["item_id"], row["event_type"]) == (
+            event.merchant_id,
+            event.platform,
+            event.item_id,
+            event.event_type,
+        )
+        assert row["created_at"] == datetime.fromisoformat(event.created_at)
+        assert row["observed_at"] == datetime.fromisoformat(event.observed_at)
+    assert rows["a" * 32]["created_at"] == datetime(2026, 11, 18, 0, 30, tzinfo=UTC)
+    assert orjson.loads(rows["a" * 32]["payload"]) == orjson.loads(payloads[0])
+    assert rows["b" * 32]["text"] == "bad parcel"
 
 
 async def test_checkpoint_round_trips_exactly_and_is_fenced(db_pool: asyncpg.Pool) -> None:
