@@ -6,8 +6,10 @@ On assignment a partition resumes from that checkpoint (not from the Kafka commi
 monitoring). A crash after producing and before committing replays the batch from the previous checkpoint: as
 detection is deterministic in event time, the replay produces the same incident events (same incident_id and
 version) again, and the alerter deduplicates on (incident_id, version). A graceful stop finishes the batch in
-hand first, so it produces no duplicates. A checkpoint only moves from the offset its writer resumed from, so a
-member that lost a partition without noticing cannot overwrite the new owner's state.
+hand first, so it produces no duplicates; only a batch still waiting for the text model is dropped instead
+(nothing of it was sent or stored yet, and the model may need many seconds for a backlog), to be read again after
+a restart. A checkpoint only moves from the offset its writer resumed from, so a member that lost a partition
+without noticing cannot overwrite the new owner's state.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from services.shared import codec, db
 from services.shared.config import Config
 from services.shared.deadletter import DeadLetterPublisher
 from services.shared.errors import TransientError
-from services.shared.events import IncidentEvent
+from services.shared.events import IncidentEvent, ReviewEvent
 from services.shared.http import HttpServer
 from services.shared.kafka import (
     BatchConsumer,
@@ -74,6 +76,10 @@ _RETRIABLE = (
     OSError,
     TimeoutError,
 )
+
+
+class _StopRequested(Exception):
+    """A stop came while the batch waited for the text model: drop the batch, it is read again after a restart."""
 
 
 @dataclass
@@ -117,6 +123,8 @@ class DetectorApp(Lifecycle):
         self._group = settings.consumer_group("detector")
         # Held while a batch is processed: a revocation waits for it, so the last checkpoint is current.
         self._lock = asyncio.Lock()
+        # Set as soon as a stop is asked for, before waiting for the lock: a batch still in the model stage drops.
+        self._stop_requested = asyncio.Event()
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._pool: asyncpg.Pool | None = None
         self._producer: EventProducer | None = None
@@ -177,6 +185,7 @@ class DetectorApp(Lifecycle):
         self._consumer = consumer
 
         self._stopping = False
+        self._stop_requested.clear()
         self._beat = monotonic()
         self.spawn(self._consume_loop(), "consume")
         if self._serve_http:
@@ -184,7 +193,9 @@ class DetectorApp(Lifecycle):
             stack.push_async_callback(self._http.stop)
 
     async def _before_stop(self) -> None:
-        # Wait for the batch in hand; the loop then sees the flag and ends without taking another.
+        # Wait for the batch in hand (unless it is still in the model stage, which drops it); the loop then sees
+        # the flag and ends without taking another.
+        self._stop_requested.set()
         async with self._lock:
             self._stopping = True
 
@@ -283,6 +294,9 @@ class DetectorApp(Lifecycle):
         assert self._consumer is not None
         try:
             await self._process_partition(tp, partition, records)
+        except _StopRequested:
+            log.info("stopping: batch dropped before the text model finished", partition=tp.partition)
+            return False
         except _RETRIABLE as exc:
             await self._rewind(tp, partition, exc)
             return False
@@ -301,7 +315,7 @@ class DetectorApp(Lifecycle):
         started = time.perf_counter()
         # The text model reads the batch off the event loop first; scoring then only looks its answers up.
         decoded = decode(records)  # once: the model's batch and scoring share the events
-        await self._text.prepare(decoded.reviews())
+        await self._prepare_unless_stopped(decoded.reviews())
         intake = score_decoded(decoded, partition.engine.score)
         await self._dead_letter(tp, partition, intake.rejected)
         reviews = intake.reviews
@@ -364,6 +378,26 @@ class DetectorApp(Lifecycle):
             _log_incident(incident)
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
         self._classifier_metrics.export(self._text.stats)
+
+    async def _prepare_unless_stopped(self, reviews: Sequence[ReviewEvent]) -> None:
+        """The text model's pass over a batch, given up when a stop is asked for meanwhile (raises _StopRequested).
+
+        A backlog of texts can keep the model busy for many seconds, and a stop (Ctrl-C, a rolling deploy) should
+        not wait for it. Nothing of the batch was sent or stored yet and the engine has not seen it, so dropping it
+        is free: the classifier finishes only the chunk already in its worker thread, and the batch is read again
+        from the checkpoint after a restart. The texts classified so far stay in the classifier's cache."""
+        prepare = asyncio.ensure_future(self._text.prepare(reviews))
+        stop = asyncio.ensure_future(self._stop_requested.wait())
+        try:
+            await asyncio.wait((prepare, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not prepare.done():
+                prepare.cancel()
+                await asyncio.wait((prepare,))  # its end, without taking its CancelledError for this task's
+        if prepare.cancelled():
+            raise _StopRequested
+        prepare.result()  # its exception, if it failed
 
     async def _dead_letter(self, tp: TopicPartition, partition: _Partition, rejected: list[Rejected]) -> None:
         """Bad input is counted, logged, dead-lettered (once, even when the batch is retried) and skipped."""
