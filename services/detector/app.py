@@ -125,6 +125,7 @@ class DetectorApp(Lifecycle):
         self._lock = asyncio.Lock()
         # Set as soon as a stop is asked for, before waiting for the lock: a batch still in the model stage drops.
         self._stop_requested = asyncio.Event()
+        self._consume_task: asyncio.Task[None] | None = None
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._pool: asyncpg.Pool | None = None
         self._producer: EventProducer | None = None
@@ -187,7 +188,7 @@ class DetectorApp(Lifecycle):
         self._stopping = False
         self._stop_requested.clear()
         self._beat = monotonic()
-        self.spawn(self._consume_loop(), "consume")
+        self._consume_task = self.spawn(self._consume_loop(), "consume")
         if self._serve_http:
             await self._http.start()
             stack.push_async_callback(self._http.stop)
@@ -196,6 +197,12 @@ class DetectorApp(Lifecycle):
         # Wait for the batch in hand (unless it is still in the model stage, which drops it); the loop then sees
         # the flag and ends without taking another.
         self._stop_requested.set()
+        if self._consumer is not None:
+            # A poll waiting now (for records, or for a group join, which aiokafka does not cut at its timeout)
+            # returns nothing at once, so the loop ends through its flag. Records already fetched are never
+            # dropped, and an unread record is read again from the checkpoint after a restart anyway. (The
+            # consumer's own stop still lets a join in progress finish: aiokafka waits for its coordination.)
+            self._consumer.interrupt()
         async with self._lock:
             self._stopping = True
 

@@ -1,5 +1,6 @@
-"""A stop while the text model works through a batch does not wait for the whole batch: the batch is dropped
-(nothing of it was sent or stored) and read again after a restart, so nothing is lost either."""
+"""A detector stop does not wait for work it can leave to a restart: a batch still in the text model is dropped
+(nothing of it was sent or stored) and read again after a restart, so nothing is lost; a poll waiting for the
+consumer group's join ends at once."""
 
 from __future__ import annotations
 
@@ -95,3 +96,25 @@ async def test_a_stop_during_the_model_stage_drops_the_batch_and_a_restart_reads
         await eventually(all_stored, "the dropped batch was read again and stored")
     offsets: int = await db_pool.fetchval("SELECT coalesce(sum(next_offset), 0) FROM detector_checkpoints")
     assert offsets == len(events)
+
+
+async def test_a_stop_during_the_group_join_ends_the_consume_loop_without_waiting_for_it(
+    test_settings: Settings,
+) -> None:
+    """Stopped while its consumer is still joining the group (aiokafka's poll ignores its timeout meanwhile; on
+    Tansu about half the session timeout), the consume loop ends through its stop flag before the join is done."""
+    registry = metrics.new_registry()
+    app = DetectorApp(test_settings, CONFIG, registry=registry, http=HttpServer(registry, port=0), serve_http=False)
+    await app.start()
+    try:
+        consumer, loop = app._consumer, app._consume_task
+        assert consumer is not None and loop is not None
+        await asyncio.sleep(0.2)  # let the loop's poll reach aiokafka's wait for the assignment
+        assert not loop.done()
+        assert consumer.assignment() == set()  # still joining: the loop's poll waits for the join
+        await app._before_stop()
+        await asyncio.wait((loop,))
+        assert not loop.cancelled() and loop.exception() is None
+        assert consumer.assignment() == set(), "the consume loop ended only after the join"
+    finally:
+        await app.stop()
