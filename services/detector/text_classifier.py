@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
@@ -15,7 +16,43 @@ from services.detector.negativity import Classification
 from services.shared import metrics
 from services.shared.events import ReviewEvent
 
-_CLEARED_CACHE_SIZE = 10_000
+_RATED_CACHE_SIZE = 10_000
+_NEGATIVE_CACHE_SIZE = 20_000
+_NEGATIVE_TEXT_LIMIT = 2_000  # characters of title + text: longer reviews are classified, never remembered
+_UNKNOWN = object()
+
+_NegativeKey = tuple[str | None, str | None, float, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rated:
+    """What a rating on its scale and a declared language decide."""
+
+    normalised: float
+    language: str  # the declared language's ISO 639-1 code
+    cleared: Classification | None  # the answer when the rating alone clears the review
+    negative: bool  # the rating alone makes the review negative (the text only names the category)
+
+
+def _rate(event: ReviewEvent) -> _Rated | None:
+    normalised = normalise_rating(event.rating, event.rating_scale)
+    language = normalise_tag(event.language)
+    if normalised is None or language is None:
+        return None
+    decided = verdict(normalised)
+    cleared = to_detector(rating_cleared(normalised, language)) if decided == "not_negative" else None
+    return _Rated(normalised, language, cleared, decided == "negative")
+
+
+def _negative_key(event: ReviewEvent, rated: _Rated) -> _NegativeKey | None:
+    """The key a low-rated review's classification is remembered under, or None if it is not remembered: hints
+    (attributes) can name the category, and long texts would make the cache's memory unbounded."""
+    if not rated.negative or event.attributes:
+        return None
+    title, text = event.title, event.text
+    if len(title or "") + len(text or "") > _NEGATIVE_TEXT_LIMIT:
+        return None
+    return (title, text, rated.normalised, rated.language)
 
 
 def to_detector(result: TextClassification) -> Classification:
@@ -44,8 +81,11 @@ class TextAwareClassifier:
     def __init__(self, classifier: ReviewClassifier | None = None) -> None:
         self._classifier = classifier or ReviewClassifier()
         self._prepared: dict[str, Classification] = {}
-        # (normalised rating, language) -> the classification of a review its rating alone clears; see `_cleared`.
-        self._cleared_cache: dict[tuple[float, str], Classification] = {}
+        # (rating type, rating, scale, declared language) -> what those decide; see `_rated`. Both caches are
+        # emptied when full: memory stays bounded and a busy detector refills them within a few batches.
+        self._rated_cache: dict[tuple[type, object, tuple[float, float] | None, str], _Rated | None] = {}
+        # Low-rated reviews without hints: (title, text, normalised rating, language) -> their classification.
+        self._negative_cache: dict[_NegativeKey, Classification] = {}
 
     @property
     def stats(self) -> ClassifierStats:
@@ -55,9 +95,9 @@ class TextAwareClassifier:
         """Classify a batch off the event loop; the next `classify` calls for these events are lookups."""
         if not events:
             return
-        prepared, rest = self._split(events)
+        prepared, rest, keys = self._split(events)
         results = await self._classifier.classify_many([input_from_event(event) for event in rest])
-        prepared.update((event.event_id, to_detector(r)) for event, r in zip(rest, results, strict=True))
+        self._merge(prepared, rest, keys, results)
         # Only the current batch is kept: the engine consumes it right after, and memory stays bounded. Partitions
         # are processed side by side, but each scores its batch with no await between this line and its scoring,
         # so another partition's prepare cannot replace the answers in between.
@@ -65,44 +105,76 @@ class TextAwareClassifier:
 
     def prepare_sync(self, events: Sequence[ReviewEvent]) -> None:
         """The same as `prepare`, on the calling thread (offline tools)."""
-        prepared, rest = self._split(events)
+        prepared, rest, keys = self._split(events)
         results = self._classifier.classify_many_sync([input_from_event(event) for event in rest])
-        prepared.update((event.event_id, to_detector(r)) for event, r in zip(rest, results, strict=True))
+        self._merge(prepared, rest, keys, results)
         self._prepared = prepared
 
-    def _split(self, events: Sequence[ReviewEvent]) -> tuple[dict[str, Classification], list[ReviewEvent]]:
-        """The events a good rating clears (classified here), and the rest (for the classifier)."""
+    def _split(
+        self, events: Sequence[ReviewEvent]
+    ) -> tuple[dict[str, Classification], list[ReviewEvent], list[_NegativeKey | None]]:
+        """The events decided here (a rating that clears them, or a low-rated text already seen), and the rest
+        (for the classifier) with, for each, the key its answer is remembered under (None: not remembered)."""
         prepared: dict[str, Classification] = {}
         rest: list[ReviewEvent] = []
+        keys: list[_NegativeKey | None] = []
         for event in events:
-            cleared = self._cleared(event)
-            if cleared is None:
+            rated = self._rated(event)
+            if rated is not None:
+                if rated.cleared is not None:
+                    prepared[event.event_id] = rated.cleared
+                    continue
+                key = _negative_key(event, rated)
+                if key is not None:
+                    found = self._negative_cache.get(key)
+                    if found is not None:
+                        prepared[event.event_id] = found
+                        continue
                 rest.append(event)
-            else:
-                prepared[event.event_id] = cleared
+                keys.append(key)
+                continue
+            rest.append(event)
+            keys.append(None)
         self._classifier.count_decided(len(prepared))
-        return prepared, rest
+        return prepared, rest, keys
 
-    def _cleared(self, event: ReviewEvent) -> Classification | None:
-        """The classification of a review whose rating alone says "not negative" and whose language the platform
-        declared, else None. Most reviews are such (4-5 stars); for them the classifier's answer depends on the
-        rating and the language only (no text, hints or model), so it is computed once per pair and reused. The
-        classifier's own path gives the same answer (`tests/unit/test_text_classifier_adapter.py` checks it)."""
-        if event.rating is None or event.language is None:
+    def _merge(
+        self,
+        prepared: dict[str, Classification],
+        rest: Sequence[ReviewEvent],
+        keys: Sequence[_NegativeKey | None],
+        results: Sequence[TextClassification],
+    ) -> None:
+        """Add the classifier's answers to `prepared`, and remember those of low-rated reviews by their text."""
+        for event, key, result in zip(rest, keys, results, strict=True):
+            found = prepared[event.event_id] = to_detector(result)
+            if key is not None:
+                if len(self._negative_cache) >= _NEGATIVE_CACHE_SIZE:
+                    self._negative_cache.clear()
+                self._negative_cache[key] = found
+
+    def _rated(self, event: ReviewEvent) -> _Rated | None:
+        """What a review's rating and declared language decide, or None when it lacks either or one is unusable.
+
+        Most reviews are rated 4-5 stars: for them the classifier's answer depends on the rating and the language
+        only (no text, hints or model), so it is computed once per (rating, scale, language) and reused. 1-2 star
+        reviews are negative by their rating; their category comes from hints or the text's keywords only, so
+        without hints the answer depends on the text, the rating and the language (see `_negative_key`).
+        The classifier's own path gives the same answers (`tests/unit/test_text_classifier_adapter.py` checks it).
+        """
+        rating, declared = event.rating, event.language
+        if rating is None or declared is None:
             return None
-        normalised = normalise_rating(event.rating, event.rating_scale)
-        if normalised is None or verdict(normalised) != "not_negative":
-            return None
-        language = normalise_tag(event.language)
-        if language is None:
-            return None
-        key = (normalised, language)
-        found = self._cleared_cache.get(key)
-        if found is None:
-            if len(self._cleared_cache) >= _CLEARED_CACHE_SIZE:
-                self._cleared_cache.clear()
-            found = self._cleared_cache[key] = to_detector(rating_cleared(normalised, language))
-        return found
+        scale = event.rating_scale
+        # The rating's type is in the key: True == 1 but a boolean is a recommendation, 1 a star.
+        key = (rating.__class__, rating, None if scale is None else (scale.min, scale.max), declared)
+        found = self._rated_cache.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = _rate(event)
+            if len(self._rated_cache) >= _RATED_CACHE_SIZE:
+                self._rated_cache.clear()
+            self._rated_cache[key] = found
+        return found  # type: ignore[return-value]
 
     def classify(self, event: ReviewEvent) -> Classification:
         found = self._prepared.get(event.event_id)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.detector import text_classifier
 from services.detector.text_classifier import TextAwareClassifier
 from services.shared.events import AttributeValue, RatingScale, ReviewEvent, deterministic_id
 
@@ -91,3 +92,78 @@ def test_reviews_a_rating_clears_get_what_the_full_classifier_gives(events: list
 # Shared by the examples (the language model loads once): `full` never prepares, so it always takes the full path.
 _SHORTCUT = TextAwareClassifier()
 _FULL = TextAwareClassifier()
+
+
+_TITLES = st.sampled_from([None, "", "Never again", "Nie wieder!", "  Late  "])
+_LOW_TEXTS = st.sampled_from(
+    [
+        None,
+        "",
+        "Paket nie angekommen, Kundenservice antwortet nicht",
+        "The parcel never arrived and support ignores me",
+        "Broken on arrival, poor quality",
+        "Rude staff",
+        "  ",
+        "好",
+    ]
+)
+
+
+@st.composite
+def _any_rated_events(draw: st.DrawFn) -> ReviewEvent:
+    """Low, middle and high ratings (floats, ints and booleans, with and without a scale), titles and texts that
+    repeat across examples, declared languages, attributes with and without hints."""
+    rating: float = draw(st.sampled_from([1, 1.0, 2, 2.0, 3, 4, 5, 0.0, -0.0, 7, 10, 1.5, True, False, 0.2]))
+    scale = draw(st.sampled_from([None, RatingScale(1, 5), RatingScale(1.0, 5.0), RatingScale(0.0, 10.0)]))
+    attributes: dict[str, AttributeValue] = draw(
+        st.sampled_from([{}, {"colour": "red"}, {"tags": ["delivery:late"]}, {"reason": "item_not_received"}])
+    )
+    return replace(
+        event(draw(_LOW_TEXTS), 1),
+        event_id=deterministic_id("a", str(draw(st.integers(0, 10**9)))),
+        title=draw(_TITLES),
+        rating=rating,
+        rating_scale=scale,
+        language=draw(_LANGUAGES),
+        attributes=attributes,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_any_rated_events(), min_size=1, max_size=8, unique_by=lambda e: e.event_id))
+def test_remembered_answers_match_the_full_classifier(events: list[ReviewEvent]) -> None:
+    """The adapter remembers what a rating, its scale and the declared language decide, and the answers for
+    low-rated reviews without hints by their title and text: each event, prepared twice (the second time from
+    what was remembered), gets exactly what the classifier's full path gives it, and every item is counted."""
+    shortcut = _SHORTCUT
+    expected = [_FULL.classify(e) for e in events]
+    for _ in range(2):
+        counted = shortcut.stats.items
+        shortcut.prepare_sync(events)
+        assert [shortcut.classify(e) for e in events] == expected
+        assert shortcut.stats.items - counted == len(events)
+
+
+def test_remembered_answers_stay_bounded() -> None:
+    """However many distinct low-rated reviews and rating/language pairs come by, the adapter keeps at most its
+    caches' sizes (the detector runs for months), and answers stay right after a cache is emptied."""
+    classifier = TextAwareClassifier()
+    try:
+        size = text_classifier._NEGATIVE_CACHE_SIZE
+        events = [
+            replace(
+                event(f"Paket {i} nie angekommen", 1 + (i % 5) / 1000),
+                event_id=deterministic_id("b", str(i)),
+                language="de",
+            )
+            for i in range(size + 500)
+        ]
+        for start in range(0, len(events), 4000):
+            classifier.prepare_sync(events[start : start + 4000])
+        assert len(classifier._negative_cache) <= size
+        assert len(classifier._rated_cache) <= text_classifier._RATED_CACHE_SIZE
+        again = events[:3] + events[-3:]
+        classifier.prepare_sync(again)
+        assert [classifier.classify(e) for e in again] == [_FULL.classify(e) for e in again]
+    finally:
+        classifier.close()
