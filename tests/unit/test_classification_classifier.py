@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from services.detector.classification.classifier import ReviewClassifier
@@ -172,3 +174,49 @@ async def test_async_and_sync_agree(classifier: ReviewClassifier) -> None:
         ClassificationInput(text="发错货了，颜色不对", rating=0.5),
     ]
     assert await classifier.classify_many(items) == ReviewClassifier(embedder=E5Embedder()).classify_many_sync(items)
+
+
+_TEXTS = st.sampled_from(
+    [
+        "",
+        "   ",
+        "Paket nie angekommen, Kundenservice antwortet nicht",
+        "  The parcel never arrived and support ignores me ",
+        "Great shop, fast delivery",
+        "Broken on arrival, poor quality",
+        "Очень доволен покупкой",
+        "发错货了，颜色不对",
+        "ok",
+    ]
+)
+_ITEMS = st.builds(
+    ClassificationInput,
+    text=_TEXTS,
+    rating=st.sampled_from([None, 0.0, -0.0, 0.2, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0]),
+    language=st.sampled_from([None, "en", "de-DE", "x-klingon", "", "ru"]),
+    hints=st.sampled_from([(), ("reason:item_not_received",), ("topic:shipping",), ("tag:great",)]),
+)
+# Shared by the examples (the model loads once): the first remembers plans across examples, the second never does.
+_EMBEDDER = E5Embedder()
+_PLANNED = ReviewClassifier(embedder=_EMBEDDER)
+_UNPLANNED = ReviewClassifier(embedder=_EMBEDDER, plan_cache_size=0)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_ITEMS, min_size=1, max_size=6))
+def test_remembered_plans_give_the_full_paths_results(items: list[ClassificationInput]) -> None:
+    """Items repeat across and within batches (equal ratings such as 0.0 and -0.0 too): a classifier that
+    reuses earlier plans gives exactly what one that plans every item afresh gives, with the same counts."""
+    assert _PLANNED.classify_many_sync(items) == _UNPLANNED.classify_many_sync(items)
+    assert _PLANNED.stats == _UNPLANNED.stats
+
+
+def test_remembered_plans_stay_bounded(embedder: CountingEmbedder) -> None:
+    """The plan cache holds at most its size, keeps no long texts, and answers stay right once it is emptied."""
+    classifier = ReviewClassifier(embedder=embedder, plan_cache_size=10)
+    items = [ClassificationInput(text=f"Paket {i} kaputt", rating=0.0, language="de") for i in range(25)]
+    long = ClassificationInput(text="kaputt " * 400, rating=1.0, language="de")
+    first = classifier.classify_many_sync([*items, long])
+    assert len(classifier._plans) <= 10
+    assert long not in classifier._plans
+    assert classifier.classify_many_sync([*items, long]) == first

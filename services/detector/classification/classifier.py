@@ -35,6 +35,10 @@ TEXT_SHARE = 0.6
 COMPLAINT_NEGATIVITY = 0.8
 COMPLAINT_PREFIXES = ("reason:", "complaint:", "dispute:", "return:")
 DEFAULT_CACHE_SIZE = 50_000
+# Plans (language, cache key or rating-decided result) of items seen before, so a repeated item skips language
+# identification, keywords and hashing. Emptied when full; items with longer texts are not kept (memory).
+DEFAULT_PLAN_CACHE_SIZE = 20_000
+PLAN_TEXT_LIMIT = 2_000
 DEFAULT_BATCH_SIZE = 32
 
 
@@ -74,13 +78,18 @@ class ReviewClassifier:
         model: TextModel | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        plan_cache_size: int = DEFAULT_PLAN_CACHE_SIZE,
     ) -> None:
+        """`plan_cache_size`: how many items' plans to remember (0: none; the result is the same either way)."""
         self._embedder = embedder if embedder is not None else E5Embedder()
         self._model = model
         self._languages = LanguageIdentifier()
         self._cache: OrderedDict[str, TextVerdict] = OrderedDict()
         self._cache_size = cache_size
         self._batch_size = batch_size
+        # Only inserts, lookups and clear(), each atomic under the GIL: the sync and async paths may share it.
+        self._plans: dict[ClassificationInput, _Plan] = {}
+        self._plan_cache_size = plan_cache_size
         self._lock = threading.Lock()  # the cache and stats, shared by the sync and async paths
         self._executor: ThreadPoolExecutor | None = None
         self.stats = ClassifierStats()
@@ -93,7 +102,7 @@ class ReviewClassifier:
 
     async def classify_many(self, items: Sequence[ClassificationInput]) -> list[Classification]:
         """Classify a batch without blocking the event loop; results are in input order."""
-        plans = [self._plan(item) for item in items]
+        plans = self._planned(items)
         known, pending = self._lookup(plans)
         if pending:
             if self._executor is None:
@@ -106,7 +115,7 @@ class ReviewClassifier:
 
     def classify_many_sync(self, items: Sequence[ClassificationInput]) -> list[Classification]:
         """Classify a batch in the calling thread (CLI, backtest)."""
-        plans = [self._plan(item) for item in items]
+        plans = self._planned(items)
         known, pending = self._lookup(plans)
         for chunk in self._chunks(pending):
             known.update(self._remember(chunk, self._score(chunk)))
@@ -116,6 +125,24 @@ class ReviewClassifier:
         """Count items a caller classified without `classify_many` (ratings that clear them, see `rating_cleared`)."""
         with self._lock:
             self.stats.items += count
+
+    def _planned(self, items: Sequence[ClassificationInput]) -> list[_Plan]:
+        """`_plan` of each item, from the plan cache when the same item (text, rating, language, hints) was planned
+        before: a plan depends on the item only."""
+        if self._plan_cache_size <= 0:
+            return [self._plan(item) for item in items]
+        plans = self._plans
+        result = []
+        for item in items:
+            plan = plans.get(item)
+            if plan is None:
+                plan = self._plan(item)
+                if len(item.text) <= PLAN_TEXT_LIMIT:
+                    if len(plans) >= self._plan_cache_size:
+                        plans.clear()
+                    plans[item] = plan
+            result.append(plan)
+        return result
 
     def _plan(self, item: ClassificationInput) -> _Plan:
         text = item.text.strip()
