@@ -52,49 +52,62 @@ class MerchantDetector:
 
     def process(self, review: ScoredReview, recoveries: list[tuple[str, Recovery]]) -> list[IncidentEvent]:
         state = self.state
-        moment = review.event_time if review.event.event_type == "review.created" else review.observed_time
-        if moment - review.observed_time <= MAX_AHEAD_OF_OBSERVATION_SECONDS and moment > state.watermark:
+        event = review.event
+        counts = event.event_type == "review.created"  # `review.counts`
+        observed = review.observed_time
+        moment = review.event_time if counts else observed
+        # Within reach of its observation: only such a counted review moves the spike rule (`SpikeDetector.observe`
+        # decides the same, so the scopes call `observe_counted`, which skips that check).
+        reachable = moment - observed <= MAX_AHEAD_OF_OBSERVATION_SECONDS
+        if reachable and moment > state.watermark:
             state.watermark = moment
         now = state.watermark
         incidents: list[IncidentEvent] = []
-        event = review.event
         # Replies in a thread are the thread watcher's: counting them as reviews too would page one storm twice.
-        in_thread = event.thread_id is not None or event.parent_id is not None
-        if not in_thread:
-            counts = event.event_type == "review.created"  # `review.counts`
+        if event.thread_id is None and event.parent_id is None:
             # The incident trackers keep the newest counted negatives as samples; nothing else changes them.
             sample = counts and review.classification.negative
-            self._spike(self.merchant_spike, review, incidents, now, sample)
+            spiking = counts and reachable
+            self._spike(self.merchant_spike, review, incidents, sample, spiking)
             if counts and self.config.scope_spikes:
                 platform = event.platform
                 pair = self._platform_scopes.get(platform)
                 if pair is None:
                     pair = self._platform_scopes[platform] = self._scope(f"platform:{platform}")
-                self._spike(pair, review, incidents, now, sample)
+                self._spike(pair, review, incidents, sample, spiking)
                 category = review.classification.category
                 if category is not None:
                     pair = self._category_scopes.get(category)
                     if pair is None:
                         pair = self._category_scopes[category] = self._scope(f"category:{category}")
-                    self._spike(pair, review, incidents, now, sample)
-        incidents.extend(self.threads.observe(review, now))
-        incidents.extend(self.deadlines.observe(review, now, recoveries))
+                    self._spike(pair, review, incidents, sample, spiking)
+        found = self.threads.observe(review, now)
+        if found:
+            incidents.extend(found)
+        found = self.deadlines.observe(review, now, recoveries)
+        if found:
+            incidents.extend(found)
         # While negatives pile up in the merchant's open bucket, a storm may be forming: the spike rule pages it and
         # its incident explains the falling average. The rating-drop rule waits meanwhile (one storm, one incident);
         # a slow slide, with few negatives per bucket, is paged by the rating-drop rule alone.
-        storm_forming = self.merchant_spike[0].state.negatives >= self.rule.min_negative
         if self.config.rating_drop:
-            explained_since = now if storm_forming else state.last_spike
-            dropped = self.ratings.observe(review, now, explained_since)
+            storm_forming = self.merchant_spike[0].state.negatives >= self.rule.min_negative
+            dropped = self.ratings.observe(review, now, now if storm_forming else state.last_spike)
             if dropped is not None:
                 incidents.append(dropped)
         return incidents
 
-    def _spike(self, pair: _Spike, review: ScoredReview, out: list[IncidentEvent], now: float, sample: bool) -> None:
+    def _spike(self, pair: _Spike, review: ScoredReview, out: list[IncidentEvent], sample: bool, spiking: bool) -> None:
         spike, tracker = pair
         if sample:
             tracker.observe(review)  # a no-op for any other review
-        for signal in spike.observe(review):
+        if not spiking:
+            return
+        signals = spike.observe_counted(review)
+        if not signals:
+            return
+        now = self.state.watermark  # the merchant's event time, as `process` left it
+        for signal in signals:
             if signal.phase == "open" and self._storm_covered(tracker.scope, now):
                 continue
             incident = tracker.on_signal(signal, review)

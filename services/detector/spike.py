@@ -249,6 +249,10 @@ class SpikeDetector:
             or review.event_time - review.observed_time > MAX_AHEAD_OF_OBSERVATION_SECONDS
         ):
             return []
+        return self.observe_counted(review)
+
+    def observe_counted(self, review: ScoredReview) -> list[SpikeSignal]:
+        """`observe` of a review the caller already knows counts and is not too far ahead of its observation."""
         state = self.state
         rule = self.rule
         bucket = int(review.event_time // rule.bucket_seconds)
@@ -328,7 +332,15 @@ class SpikeDetector:
             closing += 1
             empty -= 1
         if empty > 0:
-            self._fold_zeros(empty)
+            # Fold the empty buckets in O(1): the geometric series of the EWMA weights.
+            decay = rule.decay
+            factor = decay**empty
+            state.neg_sum *= factor
+            state.volume_sum *= factor
+            state.share_neg *= factor
+            state.share_total *= factor
+            state.weight = state.weight * factor + (1.0 - factor) / (1.0 - decay)
+            state.history += empty
         state.bucket = bucket
         state.negatives = state.total = 0
         if state.languages:
@@ -419,10 +431,21 @@ class SpikeDetector:
                 weekly[weekday] = moved if moved > _MIN_PROFILE else _MIN_PROFILE
                 # Keep both profiles at mean 1, so the level stays a per-bucket average. (Exactly these divisions:
                 # a running sum or a lazy scale would change the stored factors in their last bits.)
-                daily_mean = sum(daily) / 24.0
-                weekly_mean = sum(weekly) / 7.0
-                state.daily = [x / daily_mean for x in daily]
-                state.weekly = [x / weekly_mean for x in weekly]
+                # The lists written out, element by element: the same divisions as `[x / mean for x in daily]`
+                # without the comprehension's call and loop (a third of the renormalisation's time).
+                mean = sum(daily) / 24.0
+                # fmt: off
+                (h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11,
+                 h12, h13, h14, h15, h16, h17, h18, h19, h20, h21, h22, h23) = daily
+                state.daily = [
+                    h0 / mean, h1 / mean, h2 / mean, h3 / mean, h4 / mean, h5 / mean, h6 / mean, h7 / mean,
+                    h8 / mean, h9 / mean, h10 / mean, h11 / mean, h12 / mean, h13 / mean, h14 / mean, h15 / mean,
+                    h16 / mean, h17 / mean, h18 / mean, h19 / mean, h20 / mean, h21 / mean, h22 / mean, h23 / mean,
+                ]
+                # fmt: on
+                mean = sum(weekly) / 7.0
+                w0, w1, w2, w3, w4, w5, w6 = weekly
+                state.weekly = [w0 / mean, w1 / mean, w2 / mean, w3 / mean, w4 / mean, w5 / mean, w6 / mean]
         else:
             season = 1.0
         counted = min(float(negatives), state.bound()) if spike else float(negatives)
@@ -432,18 +455,6 @@ class SpikeDetector:
         state.share_neg = state.share_neg * decay + (0 if spike else negatives)
         state.share_total = state.share_total * decay + (0 if spike else total)
         state.history += 1
-
-    def _fold_zeros(self, count: int) -> None:
-        """Fold `count` empty buckets in O(1): the geometric series of the EWMA weights."""
-        state = self.state
-        decay = self.rule.decay
-        factor = decay**count
-        state.neg_sum *= factor
-        state.volume_sum *= factor
-        state.share_neg *= factor
-        state.share_total *= factor
-        state.weight = state.weight * factor + (1.0 - factor) / (1.0 - decay)
-        state.history += count
 
     def _fold_late(self, bucket: int, review: ScoredReview) -> None:
         """An event for an already closed bucket joins the baseline with that bucket's weight, never an alert.

@@ -185,6 +185,18 @@ class PlainSpikeDetector(SpikeDetector):
         state.daily = [x / daily_mean for x in daily]
         state.weekly = [x / weekly_mean for x in weekly]
 
+    def _fold_zeros(self, count: int) -> None:
+        """Fold `count` empty buckets in O(1): the geometric series of the EWMA weights."""
+        state = self.state
+        decay = self.rule.decay
+        factor = decay**count
+        state.neg_sum *= factor
+        state.volume_sum *= factor
+        state.share_neg *= factor
+        state.share_total *= factor
+        state.weight = state.weight * factor + (1.0 - factor) / (1.0 - decay)
+        state.history += count
+
 
 class PlainMerchantDetector(MerchantDetector):
     """The merchant's rules as routed before the fast path, over `PlainSpikeDetector`s."""
