@@ -39,6 +39,8 @@ _EPOCH_MONDAY_OFFSET_DAYS = 3  # 1970-01-01 was a Thursday
 # Most scopes of a merchant seen for the first time are such; their state is what a busy merchant base writes most.
 _UNLEARNED_DAILY = [1.0] * 24
 _UNLEARNED_WEEKLY = [1.0] * 7
+# The languages and categories of an empty bucket (read only).
+_NOTHING: Mapping[str, int] = {}
 
 
 def _hour_and_weekday(bucket: int, bucket_seconds: int) -> tuple[int, int]:
@@ -308,32 +310,96 @@ class SpikeDetector:
                 return False
         return True
 
-    def _advance_to(self, bucket: int) -> list[SpikeSignal]:
+    def _advance_to(self, bucket: int) -> list[SpikeSignal]:  # noqa: PLR0912, PLR0915 - the hot path, written out
+        """Close the open bucket, and the empty ones after it, then open `bucket`.
+
+        Each closed bucket goes into the baselines. A spike bucket enters the count baseline only up to the bound and
+        the share baseline not at all: otherwise a long storm would soon look normal. Counts enter the levels
+        deseasonalised (divided by the bucket's seasonal factor), so the level follows growth, not the clock.
+        Empty buckets are closed one by one while they can end an episode or a cooldown, then all at once.
+
+        The hot path of the detector (every closed bucket of every scope): the plain `_close`, `_fold`,
+        `_learn_season` and `_fold_zeros` written out here as one loop over the closing buckets, with the same
+        operations in the same order (tests/unit/test_rules_fast_path.py holds them to that plain form)."""
         state = self.state
         rule = self.rule
-        open_bucket = state.bucket
-        assert open_bucket is not None
-        signals: list[SpikeSignal]
-        if state.episode is None:
-            # `_close` of the open bucket without an episode, the usual case, written out.
-            negatives = state.negatives
-            spike = negatives > 0 and self._is_spike(negatives, state.total)
-            if state.cooldown > 0:
-                state.cooldown -= 1
-            self._fold(open_bucket, negatives, state.total, spike)
-            signals = []
-        else:
-            signals = self._close(open_bucket, state.negatives, state.total, state.languages, state.categories)
-        empty = bucket - open_bucket - 1
-        closing = open_bucket + 1
-        # Empty buckets one by one while they can end an episode or a cooldown, then all at once.
-        while empty > 0 and (state.episode is not None or state.cooldown > 0):
-            signals.extend(self._close(closing, 0, 0, {}, {}))
-            closing += 1
-            empty -= 1
+        decay = rule.decay
+        closing = state.bucket
+        assert closing is not None
+        empty = bucket - closing - 1
+        signals: list[SpikeSignal] = []
+        negatives = state.negatives
+        total = state.total
+        languages: Mapping[str, int] = state.languages
+        categories: Mapping[str, int] = state.categories
+        while True:
+            # No negatives is never a spike: the bound is at least its Poisson term, which is at least 0.
+            spike = negatives > 0 and self._is_spike(negatives, total)
+            episode = state.episode
+            if episode is None:
+                if state.cooldown > 0:
+                    state.cooldown -= 1
+            else:
+                resolved = self._close_episode(
+                    episode, closing, negatives, total, languages=languages, categories=categories, spike=spike
+                )
+                if resolved is not None:
+                    signals.append(resolved)
+            if rule.seasonal:
+                start = closing * rule.bucket_seconds
+                hour = (start // 3600) % 24
+                weekday = (start // 86400 + _EPOCH_MONDAY_OFFSET_DAYS) % 7
+                daily = state.daily
+                weekly = state.weekly
+                season = daily[hour] * weekly[weekday]  # `season(bucket)`, its slots kept for learning
+                volume_sum = state.volume_sum
+                weight = state.weight
+                if not spike and state.history >= rule.warmup_buckets and volume_sum > 0 and weight > 0:
+                    # Move the hour-of-day and day-of-week factors toward this bucket's volume against the level.
+                    # min()/max() written as the comparisons they make: `min(a, b)` is `b if b < a else a`,
+                    # `max(a, b)` is `b if b > a else a`.
+                    ratio = total / (volume_sum / weight * season)
+                    ratio = _MAX_SEASONAL_RATIO if ratio > _MAX_SEASONAL_RATIO else ratio
+                    excess = ratio - 1.0
+                    moved = daily[hour] * (1.0 + DAILY_GAIN * excess)
+                    daily[hour] = moved if moved > _MIN_PROFILE else _MIN_PROFILE
+                    moved = weekly[weekday] * (1.0 + WEEKLY_GAIN * excess)
+                    weekly[weekday] = moved if moved > _MIN_PROFILE else _MIN_PROFILE
+                    # Keep both profiles at mean 1, so the level stays a per-bucket average. (Exactly these divisions:
+                    # a running sum or a lazy scale would change the stored factors in their last bits.)
+                    # The lists written out, element by element: the same divisions as `[x / mean for x in daily]`
+                    # without the comprehension's call and loop (a third of the renormalisation's time).
+                    mean = sum(daily) / 24.0
+                    # fmt: off
+                    (h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11,
+                     h12, h13, h14, h15, h16, h17, h18, h19, h20, h21, h22, h23) = daily
+                    state.daily = [
+                        h0 / mean, h1 / mean, h2 / mean, h3 / mean, h4 / mean, h5 / mean, h6 / mean, h7 / mean,
+                        h8 / mean, h9 / mean, h10 / mean, h11 / mean, h12 / mean, h13 / mean, h14 / mean, h15 / mean,
+                        h16 / mean, h17 / mean, h18 / mean, h19 / mean, h20 / mean, h21 / mean, h22 / mean, h23 / mean,
+                    ]
+                    # fmt: on
+                    mean = sum(weekly) / 7.0
+                    w0, w1, w2, w3, w4, w5, w6 = weekly
+                    state.weekly = [w0 / mean, w1 / mean, w2 / mean, w3 / mean, w4 / mean, w5 / mean, w6 / mean]
+            else:
+                season = 1.0
+            counted = min(float(negatives), state.bound()) if spike else float(negatives)
+            state.neg_sum = state.neg_sum * decay + counted / season
+            state.volume_sum = state.volume_sum * decay + (0.0 if spike else total / season)
+            state.weight = state.weight * decay + 1.0
+            state.share_neg = state.share_neg * decay + (0 if spike else negatives)
+            state.share_total = state.share_total * decay + (0 if spike else total)
+            state.history += 1
+            if empty > 0 and (state.episode is not None or state.cooldown > 0):
+                closing += 1
+                empty -= 1
+                negatives = total = 0
+                languages = categories = _NOTHING
+                continue
+            break
         if empty > 0:
             # Fold the empty buckets in O(1): the geometric series of the EWMA weights.
-            decay = rule.decay
             factor = decay**empty
             state.neg_sum *= factor
             state.volume_sum *= factor
@@ -364,25 +430,20 @@ class SpikeDetector:
         state.pending_expected = expected
         return signals
 
-    def _close(
+    def _close_episode(
         self,
+        episode: Episode,
         bucket: int,
         negatives: int,
         total: int,
+        *,
         languages: Mapping[str, int],
         categories: Mapping[str, int],
-    ) -> list[SpikeSignal]:
+        spike: bool,
+    ) -> SpikeSignal | None:
+        """A closed bucket of an episode, before its fold: the episode's sums, and its end after enough quiet."""
         state = self.state
-        # No negatives is never a spike: the bound is at least its Poisson term, which is at least 0.
-        spike = negatives > 0 and self._is_spike(negatives, total)
-        episode = state.episode
-        if episode is None:
-            if state.cooldown > 0:
-                state.cooldown -= 1
-            self._fold(bucket, negatives, total, spike)
-            return []
         rule = self.rule
-        signals: list[SpikeSignal] = []
         episode.observed += negatives
         episode.total += total
         episode.expected += self.expected_at(bucket)
@@ -391,70 +452,12 @@ class SpikeDetector:
         for category, count in categories.items():
             episode.categories[category] = episode.categories.get(category, 0) + count
         episode.quiet = 0 if spike else episode.quiet + 1
-        if episode.quiet >= rule.resolve_after:
-            signals.append(self._resolve(episode, (bucket + 1) * rule.bucket_seconds))
-            state.episode = None
-            state.cooldown = rule.cooldown_buckets
-        self._fold(bucket, negatives, total, spike)
-        return signals
-
-    def _fold(self, bucket: int, negatives: int, total: int, spike: bool) -> None:
-        """Add a closed bucket to the baselines. A spike bucket enters the count baseline only up to the bound
-        and the share baseline not at all: otherwise a long storm would soon look normal. Counts enter the levels
-        deseasonalised (divided by the bucket's seasonal factor), so the level follows growth, not the clock.
-
-        The hot path of the detector (every closed bucket of every scope): `_hour_and_weekday` and the seasonal
-        learning are written out here, with the same operations in the same order as `season` and the plain
-        `_learn_season` this replaced (tests/unit/test_rules_fast_path.py holds them to that plain form)."""
-        state = self.state
-        rule = self.rule
-        decay = rule.decay
-        if rule.seasonal:
-            start = bucket * rule.bucket_seconds
-            hour = (start // 3600) % 24
-            weekday = (start // 86400 + _EPOCH_MONDAY_OFFSET_DAYS) % 7
-            daily = state.daily
-            weekly = state.weekly
-            season = daily[hour] * weekly[weekday]  # `season(bucket)`, its slots kept for learning
-            volume_sum = state.volume_sum
-            weight = state.weight
-            if not spike and state.history >= rule.warmup_buckets and volume_sum > 0 and weight > 0:
-                # Move the hour-of-day and day-of-week factors toward this bucket's volume against the level.
-                # min()/max() written as the comparisons they make: `min(a, b)` is `b if b < a else a`,
-                # `max(a, b)` is `b if b > a else a`.
-                ratio = total / (volume_sum / weight * season)
-                ratio = _MAX_SEASONAL_RATIO if ratio > _MAX_SEASONAL_RATIO else ratio
-                excess = ratio - 1.0
-                moved = daily[hour] * (1.0 + DAILY_GAIN * excess)
-                daily[hour] = moved if moved > _MIN_PROFILE else _MIN_PROFILE
-                moved = weekly[weekday] * (1.0 + WEEKLY_GAIN * excess)
-                weekly[weekday] = moved if moved > _MIN_PROFILE else _MIN_PROFILE
-                # Keep both profiles at mean 1, so the level stays a per-bucket average. (Exactly these divisions:
-                # a running sum or a lazy scale would change the stored factors in their last bits.)
-                # The lists written out, element by element: the same divisions as `[x / mean for x in daily]`
-                # without the comprehension's call and loop (a third of the renormalisation's time).
-                mean = sum(daily) / 24.0
-                # fmt: off
-                (h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11,
-                 h12, h13, h14, h15, h16, h17, h18, h19, h20, h21, h22, h23) = daily
-                state.daily = [
-                    h0 / mean, h1 / mean, h2 / mean, h3 / mean, h4 / mean, h5 / mean, h6 / mean, h7 / mean,
-                    h8 / mean, h9 / mean, h10 / mean, h11 / mean, h12 / mean, h13 / mean, h14 / mean, h15 / mean,
-                    h16 / mean, h17 / mean, h18 / mean, h19 / mean, h20 / mean, h21 / mean, h22 / mean, h23 / mean,
-                ]
-                # fmt: on
-                mean = sum(weekly) / 7.0
-                w0, w1, w2, w3, w4, w5, w6 = weekly
-                state.weekly = [w0 / mean, w1 / mean, w2 / mean, w3 / mean, w4 / mean, w5 / mean, w6 / mean]
-        else:
-            season = 1.0
-        counted = min(float(negatives), state.bound()) if spike else float(negatives)
-        state.neg_sum = state.neg_sum * decay + counted / season
-        state.volume_sum = state.volume_sum * decay + (0.0 if spike else total / season)
-        state.weight = state.weight * decay + 1.0
-        state.share_neg = state.share_neg * decay + (0 if spike else negatives)
-        state.share_total = state.share_total * decay + (0 if spike else total)
-        state.history += 1
+        if episode.quiet < rule.resolve_after:
+            return None
+        resolved = self._resolve(episode, (bucket + 1) * rule.bucket_seconds)
+        state.episode = None
+        state.cooldown = rule.cooldown_buckets
+        return resolved
 
     def _fold_late(self, bucket: int, review: ScoredReview) -> None:
         """An event for an already closed bucket joins the baseline with that bucket's weight, never an alert.
