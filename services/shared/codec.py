@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -20,26 +19,36 @@ from services.shared.events import (
 from services.shared.review_shape import plainly_valid_review
 
 
-def _decode_object(
-    raw: bytes, expected_schema: str, plainly_valid: Callable[[dict[str, Any]], bool] | None = None
-) -> dict[str, Any]:
-    """Parse and validate; `plainly_valid` may vouch for the payload first (the schema decides when it does not)."""
+def _parse(raw: bytes) -> Any:
     try:
-        data = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadInput(f"not JSON: {exc}", reason=Reason.MALFORMED_JSON) from None
+
+
+def _checked(data: Any, expected_schema: str) -> dict[str, Any]:
+    """Validate parsed JSON against the named schema: the errors of `_decode_object`, in its order."""
     if not isinstance(data, dict):
         raise BadInput("payload is not a JSON object", reason=Reason.SCHEMA_INVALID)
     found = data.get("schema")
     if found != expected_schema:
         raise BadInput(f"schema is {found!r}, expected {expected_schema!r}", reason=Reason.SCHEMA_INVALID)
-    if plainly_valid is None or not plainly_valid(data):
-        schemas.validate(expected_schema, data)
+    schemas.validate(expected_schema, data)
     return data
 
 
+def _decode_object(raw: bytes, expected_schema: str) -> dict[str, Any]:
+    """Parse and validate."""
+    return _checked(_parse(raw), expected_schema)
+
+
 def decode_review(raw: bytes) -> ReviewEvent:
-    return ReviewEvent.from_dict(_decode_object(raw, REVIEW_SCHEMA, plainly_valid_review))
+    """Parse and validate a review event: `plainly_valid_review` may vouch for it first (it checks the schema name
+    too, and only says yes where the schema would); when it does not, the schema decides and words the error."""
+    data = _parse(raw)
+    if type(data) is dict and plainly_valid_review(data):
+        return ReviewEvent.from_dict(data)
+    return ReviewEvent.from_dict(_checked(data, REVIEW_SCHEMA))
 
 
 def decode_incident(raw: bytes) -> IncidentEvent:
