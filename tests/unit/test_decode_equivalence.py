@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.detector.intake import Rejected, decode
-from services.shared import codec, schemas
+from services.shared import codec, review_shape, schemas
 from services.shared.errors import BadInput, Reason
 from services.shared.events import REVIEW_SCHEMA, Engagement, MerchantReply, RatingScale, ReviewEvent
 from tests.fuzz.test_fuzz_codec_config import EVENT_KEYS, mutated
@@ -283,3 +283,13 @@ def test_every_field_spoilt_every_way_decodes_as_before() -> None:
         for key in [*inner, "extra"]:
             for value in _SPOILT_VALUES:
                 _assert_same_outcome(orjson.dumps({**base, outer: {**inner, key: value}}))
+
+
+def test_the_fast_check_counts_the_schemas_keys() -> None:
+    """The fast check takes "22 keys, each of the schema's names found" for "exactly the schema's keys": that holds
+    only while the schema has 22 properties, all of them required, and the check looks each of them up."""
+    document = schemas.load_schema(REVIEW_SCHEMA)
+    assert set(document["required"]) == set(document["properties"]) == set(VALID)
+    assert len(document["properties"]) == review_shape._KEY_COUNT
+    for key in VALID:
+        assert not review_shape.plainly_valid_review({k: v for k, v in VALID.items() if k != key} | {"x": 1})
