@@ -44,10 +44,13 @@ class Decoded:
 def decode(records: Sequence[Any]) -> Decoded:
     """Decode and validate records (anything with `.offset` and `.value`). Pure, never raises on input."""
     decoded = Decoded()
+    accept = decoded.events.append  # looked up once per batch, not per record
+    decode_review = codec.decode_review
     for record in records:
-        raw: bytes = record.value if record.value is not None else b""
+        value: bytes | None = record.value
+        raw = b"" if value is None else value
         try:
-            decoded.events.append((record.offset, raw, codec.decode_review(raw)))
+            accept((record.offset, raw, decode_review(raw)))
         except BadInput as exc:
             decoded.rejected.append(Rejected(record.offset, raw, exc.reason, str(exc)))
     return decoded
