@@ -66,8 +66,12 @@ class DetectionEngine:
 
     def process(self, review: ScoredReview) -> list[IncidentEvent]:
         """Stages 2 and 3: the rules, then the incident lifecycle. Feed events in log (offset) order."""
-        self._touched.add(review.event.merchant_id)
-        return self._detector(review.event.merchant_id).process(review, self._recoveries)
+        merchant_id = review.event.merchant_id
+        self._touched.add(merchant_id)
+        found = self._merchants.get(merchant_id)
+        if found is None:
+            found = self._detector(merchant_id)
+        return found.process(review, self._recoveries)
 
     def take_touched(self) -> dict[str, dict[str, Any]]:
         """The state (JSON-able) of every merchant processed since the last call; a merchant's state only changes

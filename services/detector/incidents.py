@@ -85,6 +85,20 @@ class IncidentState:
         )
 
 
+def sample_item(review: ScoredReview) -> dict[str, Any]:
+    """A negative item as an incident keeps it among its samples."""
+    event = review.event
+    text = event.text if event.text is not None else event.title
+    return {
+        "item_id": event.item_id,
+        "platform": event.platform,
+        "url": event.url,
+        "text": None if text is None else text[:_SAMPLE_TEXT_CHARS],
+        "language": event.language,
+        "rating": event.rating,
+    }
+
+
 class IncidentTracker:
     """Turns one merchant's spike signals into versioned incident events. Pure, like the rule feeding it."""
 
@@ -115,16 +129,10 @@ class IncidentTracker:
         """Remember the newest negative items: they become the incident's samples."""
         if not (review.counts and review.classification.negative):
             return
-        event = review.event
-        text = event.text if event.text is not None else event.title
-        item = {
-            "item_id": event.item_id,
-            "platform": event.platform,
-            "url": event.url,
-            "text": None if text is None else text[:_SAMPLE_TEXT_CHARS],
-            "language": event.language,
-            "rating": event.rating,
-        }
+        self.add_sample(sample_item(review))
+
+    def add_sample(self, item: dict[str, Any]) -> None:
+        """`observe` of a counted negative, its item built once for every scope (`sample_item`; never mutated)."""
         self.state.recent = [item, *self.state.recent[: SAMPLE_SIZE - 1]]
 
     def on_signal(self, signal: SpikeSignal, review: ScoredReview) -> IncidentEvent | None:

@@ -6,8 +6,10 @@ the platform scope, then the category scope, then threads, deadlines and the rat
 
 from __future__ import annotations
 
+from typing import Any
+
 from services.detector.deadlines import DeadlineWatcher, Recovery
-from services.detector.incidents import IncidentTracker
+from services.detector.incidents import IncidentTracker, sample_item
 from services.detector.ratings import RatingWatcher
 from services.detector.scoring import ScoredReview
 from services.detector.spike import MAX_AHEAD_OF_OBSERVATION_SECONDS, SpikeDetector, SpikeRule
@@ -66,7 +68,8 @@ class MerchantDetector:
         # Replies in a thread are the thread watcher's: counting them as reviews too would page one storm twice.
         if event.thread_id is None and event.parent_id is None:
             # The incident trackers keep the newest counted negatives as samples; nothing else changes them.
-            sample = counts and review.classification.negative
+            # One item for every scope's tracker: the same dict in each (the trackers never change it).
+            sample = sample_item(review) if counts and review.classification.negative else None
             spiking = counts and reachable
             self._spike(self.merchant_spike, review, incidents, sample, spiking)
             if counts and self.config.scope_spikes:
@@ -97,10 +100,12 @@ class MerchantDetector:
                 incidents.append(dropped)
         return incidents
 
-    def _spike(self, pair: _Spike, review: ScoredReview, out: list[IncidentEvent], sample: bool, spiking: bool) -> None:
+    def _spike(
+        self, pair: _Spike, review: ScoredReview, out: list[IncidentEvent], sample: dict[str, Any] | None, spiking: bool
+    ) -> None:
         spike, tracker = pair
-        if sample:
-            tracker.observe(review)  # a no-op for any other review
+        if sample is not None:
+            tracker.add_sample(sample)
         if not spiking:
             return
         signals = spike.observe_counted(review)

@@ -109,7 +109,7 @@ class RatingWatcher:
         self, review: ScoredReview, now: float, last_spike: float | None
     ) -> IncidentEvent | None:
         event = review.event
-        if not review.counts or event.kind != "review" or event.rating is None:
+        if event.event_type != "review.created" or event.kind != "review" or event.rating is None:  # `review.counts`
             return None
         if review.event_time < now - LATE_SECONDS:
             return None  # a backfill of old reviews is history, not a drop happening now

@@ -178,7 +178,7 @@ class ThreadWatcher:
 
     def observe(self, review: ScoredReview, now: float) -> list[IncidentEvent]:
         """Feed one event (`now` = the merchant's event-time watermark); returns the incident events it causes."""
-        incidents = self._sweep(now, review)
+        incidents = [] if now < self.state.next_sweep else self._sweep(now, review)
         key = thread_key(review)
         if key is None:
             return incidents
