@@ -24,6 +24,7 @@ _USUAL_DATE_TIME = re.compile(
     r"[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?Z"
 )
+_usual_date_time = _USUAL_DATE_TIME.fullmatch  # bound once: two calls per event
 _HEX_DIGITS = "0123456789abcdef"  # event_id: 32 of these (`strip` leaves nothing), the pattern's ^[0-9a-f]{32}$
 _PLATFORM = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # Platform names that matched `_PLATFORM` (a handful in practice; bounded so odd input cannot grow it).
@@ -95,9 +96,9 @@ def plainly_valid_review(data: dict[str, Any]) -> bool:
         and type(item_id) is str
         and 1 <= len(item_id) <= 500
         and type(created_at) is str
-        and (_USUAL_DATE_TIME.fullmatch(created_at) or _DATE_TIME.match(created_at))
+        and (_usual_date_time(created_at) or _DATE_TIME.match(created_at))
         and type(observed_at) is str
-        and (_USUAL_DATE_TIME.fullmatch(observed_at) or _DATE_TIME.match(observed_at))
+        and (_usual_date_time(observed_at) or _DATE_TIME.match(observed_at))
         # The optional strings: null, or a string of at most so many characters.
         and (thread_id is None or (type(thread_id) is str and len(thread_id) <= 500))
         and (parent_id is None or (type(parent_id) is str and len(parent_id) <= 500))
