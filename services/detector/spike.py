@@ -148,12 +148,35 @@ class SpikeState:
     # closes with too few negatives to need its Poisson bound; a checkpoint computes the ones it writes.
     pending_rule: SpikeRule | None = field(default=None, repr=False, compare=False)
     pending_expected: float = field(default=0.0, repr=False, compare=False)
+    # `pending_expected` not taken yet (read it through `expectation()`): it is taken on first use, before anything
+    # moves what it is computed from (the levels and the profiles: the next close, a late event), so the same value
+    # as taking it when the bucket opened. Most buckets close without a negative and never need it.
+    expectation_due: bool = field(default=False, repr=False, compare=False)
+
+    def expectation(self) -> float:
+        """What the baseline expected of the open bucket when it opened (taken now when it was deferred)."""
+        if self.expectation_due:
+            self.expectation_due = False
+            rule = self.pending_rule
+            assert rule is not None and self.bucket is not None
+            # `SpikeDetector.expected_at(bucket)`, written out.
+            if self.weight > 0:
+                if rule.seasonal:
+                    start = self.bucket * rule.bucket_seconds
+                    hour = (start // 3600) % 24
+                    season = self.daily[hour] * self.weekly[(start // 86400 + _EPOCH_MONDAY_OFFSET_DAYS) % 7]
+                else:
+                    season = 1.0
+                self.pending_expected = self.neg_sum / self.weight * season
+            else:
+                self.pending_expected = 0.0
+        return self.pending_expected
 
     def bound(self) -> float:
         """The open bucket's threshold (computed now when it was deferred)."""
         rule = self.pending_rule
         if rule is not None:
-            self.threshold = rule.threshold(self.pending_expected)
+            self.threshold = rule.threshold(self.expectation())
             self.pending_rule = None
         return self.threshold
 
@@ -298,7 +321,7 @@ class SpikeDetector:
             return False
         if state.pending_rule is not None:
             # The bound is the largest of three terms; below the two cheap ones the Poisson term cannot matter.
-            expected = state.pending_expected
+            expected = state.expectation()
             if negatives <= rule.min_ratio * expected or negatives <= float(rule.min_negative - 1):
                 return False
         if negatives <= state.bound():
@@ -332,6 +355,8 @@ class SpikeDetector:
         total = state.total
         languages: Mapping[str, int] = state.languages
         categories: Mapping[str, int] = state.categories
+        if state.episode is not None and state.expectation_due:
+            state.expectation()  # an episode's end reads the bound, maybe after a fold has moved the level
         while True:
             # No negatives is never a spike: the bound is at least its Poisson term, which is at least 0.
             spike = negatives > 0 and self._is_spike(negatives, total)
@@ -413,21 +438,9 @@ class SpikeDetector:
             state.languages = {}
         if state.categories:
             state.categories = {}
-        # `rule.threshold(self.expected())`, deferred (see `SpikeState.bound`); the expectation is taken now, as
-        # `expected_at(bucket)` computes it (written out: this runs for every closed bucket).
-        if state.weight > 0:
-            if rule.seasonal:
-                start = bucket * rule.bucket_seconds
-                season = (
-                    state.daily[(start // 3600) % 24] * state.weekly[(start // 86400 + _EPOCH_MONDAY_OFFSET_DAYS) % 7]
-                )
-            else:
-                season = 1.0
-            expected = state.neg_sum / state.weight * season
-        else:
-            expected = 0.0
+        # `rule.threshold(self.expected())`, deferred (see `SpikeState.bound` and `SpikeState.expectation`).
         state.pending_rule = rule
-        state.pending_expected = expected
+        state.expectation_due = True
         return signals
 
     def _close_episode(
@@ -472,6 +485,8 @@ class SpikeDetector:
         weight = self.rule.decay ** (state.bucket - 1 - bucket)
         if weight < _NEGLIGIBLE_WEIGHT:
             return
+        if state.expectation_due:
+            state.expectation()  # taken before this moves the level
         state.share_total += weight
         season = self.season(bucket)
         state.volume_sum += weight / season
