@@ -29,6 +29,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 from prometheus_client import CollectorRegistry
 
+from services.detector.classification.classifier import Interrupted
 from services.detector.engine import DetectionEngine, engine_for
 from services.detector.intake import Rejected, decode, score_decoded
 from services.detector.metrics import DetectorMetrics
@@ -45,7 +46,7 @@ from services.shared import codec, db
 from services.shared.config import Config
 from services.shared.deadletter import DeadLetterPublisher
 from services.shared.errors import TransientError
-from services.shared.events import IncidentEvent, ReviewEvent
+from services.shared.events import IncidentEvent
 from services.shared.http import HttpServer
 from services.shared.kafka import (
     BatchConsumer,
@@ -76,10 +77,6 @@ _RETRIABLE = (
     OSError,
     TimeoutError,
 )
-
-
-class _StopRequested(Exception):
-    """A stop came while the batch waited for the text model: drop the batch, it is read again after a restart."""
 
 
 @dataclass
@@ -301,7 +298,7 @@ class DetectorApp(Lifecycle):
         assert self._consumer is not None
         try:
             await self._process_partition(tp, partition, records)
-        except _StopRequested:
+        except Interrupted:
             log.info("stopping: batch dropped before the text model finished", partition=tp.partition)
             return False
         except _RETRIABLE as exc:
@@ -322,7 +319,11 @@ class DetectorApp(Lifecycle):
         started = time.perf_counter()
         # The text model reads the batch off the event loop first; scoring then only looks its answers up.
         decoded = decode(records)  # once: the model's batch and scoring share the events
-        await self._prepare_unless_stopped(decoded.reviews())
+        # A stop asked for meanwhile gives the batch up after the model's current chunk (raises Interrupted): a
+        # backlog of texts can keep the model busy for many seconds, and nothing of the batch was sent or stored
+        # yet, so it is simply read again from the checkpoint after a restart. Scoring follows with no await in
+        # between, so another partition's batch cannot replace this one's prepared answers (see `prepare`).
+        await self._text.prepare(decoded.reviews(), stop=self._stop_requested)
         intake = score_decoded(decoded, partition.engine.score)
         await self._dead_letter(tp, partition, intake.rejected)
         reviews = intake.reviews
@@ -385,26 +386,6 @@ class DetectorApp(Lifecycle):
             _log_incident(incident)
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
         self._classifier_metrics.export(self._text.stats)
-
-    async def _prepare_unless_stopped(self, reviews: Sequence[ReviewEvent]) -> None:
-        """The text model's pass over a batch, given up when a stop is asked for meanwhile (raises _StopRequested).
-
-        A backlog of texts can keep the model busy for many seconds, and a stop (Ctrl-C, a rolling deploy) should
-        not wait for it. Nothing of the batch was sent or stored yet and the engine has not seen it, so dropping it
-        is free: the classifier finishes only the chunk already in its worker thread, and the batch is read again
-        from the checkpoint after a restart. The texts classified so far stay in the classifier's cache."""
-        prepare = asyncio.ensure_future(self._text.prepare(reviews))
-        stop = asyncio.ensure_future(self._stop_requested.wait())
-        try:
-            await asyncio.wait((prepare, stop), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-            if not prepare.done():
-                prepare.cancel()
-                await asyncio.wait((prepare,))  # its end, without taking its CancelledError for this task's
-        if prepare.cancelled():
-            raise _StopRequested
-        prepare.result()  # its exception, if it failed
 
     async def _dead_letter(self, tp: TopicPartition, partition: _Partition, rejected: list[Rejected]) -> None:
         """Bad input is counted, logged, dead-lettered (once, even when the batch is retried) and skipped."""

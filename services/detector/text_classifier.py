@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -91,12 +92,14 @@ class TextAwareClassifier:
     def stats(self) -> ClassifierStats:
         return self._classifier.stats
 
-    async def prepare(self, events: Sequence[ReviewEvent]) -> None:
-        """Classify a batch off the event loop; the next `classify` calls for these events are lookups."""
+    async def prepare(self, events: Sequence[ReviewEvent], *, stop: asyncio.Event | None = None) -> None:
+        """Classify a batch off the event loop; the next `classify` calls for these events are lookups.
+
+        `stop`: set it to give the batch up after the text model's current chunk (raises Interrupted)."""
         if not events:
             return
         prepared, rest, keys = self._split(events)
-        results = await self._classifier.classify_many([input_from_event(event) for event in rest])
+        results = await self._classifier.classify_many([input_from_event(event) for event in rest], stop=stop)
         self._merge(prepared, rest, keys, results)
         # Only the current batch is kept: the engine consumes it right after, and memory stays bounded. Partitions
         # are processed side by side, but each scores its batch with no await between this line and its scoring,

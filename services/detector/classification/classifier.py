@@ -52,6 +52,10 @@ class ClassifierStats:
     embedded: int = 0  # texts the model actually embedded
 
 
+class Interrupted(Exception):
+    """`classify_many` gave a batch up because its `stop` event was set."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """One item after the cheap stage: its language, and either a final result or the text the model must read."""
@@ -100,8 +104,13 @@ class ReviewClassifier:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    async def classify_many(self, items: Sequence[ClassificationInput]) -> list[Classification]:
-        """Classify a batch without blocking the event loop; results are in input order."""
+    async def classify_many(
+        self, items: Sequence[ClassificationInput], *, stop: asyncio.Event | None = None
+    ) -> list[Classification]:
+        """Classify a batch without blocking the event loop; results are in input order.
+
+        `stop`: once set, the batch is given up after the chunk the model is reading (raises Interrupted); the
+        texts classified so far stay cached, and nothing of the batch is counted."""
         plans = self._planned(items)
         known, pending = self._lookup(plans)
         if pending:
@@ -109,6 +118,8 @@ class ReviewClassifier:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review-classifier")
             loop = asyncio.get_running_loop()
             for chunk in self._chunks(pending):
+                if stop is not None and stop.is_set():
+                    raise Interrupted("stopped before every text of the batch was classified")
                 verdicts = await loop.run_in_executor(self._executor, self._score, chunk)
                 known.update(self._remember(chunk, verdicts))
         return self._finish(plans, known)
