@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -33,6 +34,7 @@ from services.detector.classification.classifier import Interrupted
 from services.detector.engine import DetectionEngine, engine_for
 from services.detector.intake import Rejected, decode, score_decoded
 from services.detector.metrics import DetectorMetrics
+from services.detector.scoring import score
 from services.detector.state import StateMismatch
 from services.detector.store import (
     CheckpointConflict,
@@ -321,10 +323,10 @@ class DetectorApp(Lifecycle):
         decoded = decode(records)  # once: the model's batch and scoring share the events
         # A stop asked for meanwhile gives the batch up after the model's current chunk (raises Interrupted): a
         # backlog of texts can keep the model busy for many seconds, and nothing of the batch was sent or stored
-        # yet, so it is simply read again from the checkpoint after a restart. Scoring follows with no await in
-        # between, so another partition's batch cannot replace this one's prepared answers (see `prepare`).
-        await self._text.prepare(decoded.reviews(), stop=self._stop_requested)
-        intake = score_decoded(decoded, partition.engine.score)
+        # yet, so it is simply read again from the checkpoint after a restart. Scoring uses this batch's own
+        # answers: other partitions' batches are prepared side by side.
+        prepared = await self._text.prepare(decoded.reviews(), stop=self._stop_requested)
+        intake = score_decoded(decoded, partial(score, classifier=prepared))
         await self._dead_letter(tp, partition, intake.rejected)
         reviews = intake.reviews
         next_offset = records[-1].offset + 1

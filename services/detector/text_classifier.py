@@ -92,26 +92,28 @@ class TextAwareClassifier:
     def stats(self) -> ClassifierStats:
         return self._classifier.stats
 
-    async def prepare(self, events: Sequence[ReviewEvent], *, stop: asyncio.Event | None = None) -> None:
-        """Classify a batch off the event loop; the next `classify` calls for these events are lookups.
+    async def prepare(self, events: Sequence[ReviewEvent], *, stop: asyncio.Event | None = None) -> PreparedBatch:
+        """Classify a batch off the event loop. The returned batch answers `classify` for these events by lookup;
+        so does this classifier until the next `prepare` (only the newest batch is kept: memory stays bounded).
 
+        Partitions are prepared side by side, so a caller scores with the batch it got back: another partition's
+        `prepare` may finish before this one's scoring and replace what this classifier holds.
         `stop`: set it to give the batch up after the text model's current chunk (raises Interrupted)."""
-        if not events:
-            return
-        prepared, rest, keys = self._split(events)
-        results = await self._classifier.classify_many([input_from_event(event) for event in rest], stop=stop)
-        self._merge(prepared, rest, keys, results)
-        # Only the current batch is kept: the engine consumes it right after, and memory stays bounded. Partitions
-        # are processed side by side, but each scores its batch with no await between this line and its scoring,
-        # so another partition's prepare cannot replace the answers in between.
+        prepared: dict[str, Classification] = {}
+        if events:
+            prepared, rest, keys = self._split(events)
+            results = await self._classifier.classify_many([input_from_event(event) for event in rest], stop=stop)
+            self._merge(prepared, rest, keys, results)
         self._prepared = prepared
+        return PreparedBatch(prepared, self)
 
-    def prepare_sync(self, events: Sequence[ReviewEvent]) -> None:
+    def prepare_sync(self, events: Sequence[ReviewEvent]) -> PreparedBatch:
         """The same as `prepare`, on the calling thread (offline tools)."""
         prepared, rest, keys = self._split(events)
         results = self._classifier.classify_many_sync([input_from_event(event) for event in rest])
         self._merge(prepared, rest, keys, results)
         self._prepared = prepared
+        return PreparedBatch(prepared, self)
 
     def _split(
         self, events: Sequence[ReviewEvent]
@@ -183,10 +185,28 @@ class TextAwareClassifier:
         found = self._prepared.get(event.event_id)
         if found is not None:
             return found
+        return self.classify_inline(event)
+
+    def classify_inline(self, event: ReviewEvent) -> Classification:
+        """Classify one event on the calling thread (the same answer `prepare` gives it)."""
         return to_detector(self._classifier.classify_many_sync([input_from_event(event)])[0])
 
     def close(self) -> None:
         self._classifier.close()
+
+
+class PreparedBatch:
+    """The answers `prepare` computed for one batch; an event outside it is classified inline (same answer)."""
+
+    def __init__(self, answers: dict[str, Classification], classifier: TextAwareClassifier) -> None:
+        self._answers = answers
+        self._classifier = classifier
+
+    def classify(self, event: ReviewEvent) -> Classification:
+        found = self._answers.get(event.event_id)
+        if found is not None:
+            return found
+        return self._classifier.classify_inline(event)
 
 
 class ClassifierMetrics:

@@ -167,3 +167,21 @@ def test_remembered_answers_stay_bounded() -> None:
         assert [classifier.classify(e) for e in again] == [_FULL.classify(e) for e in again]
     finally:
         classifier.close()
+
+
+async def test_a_prepared_batch_keeps_its_answers_when_another_batch_is_prepared_meanwhile() -> None:
+    """Partitions are prepared side by side: a batch prepared first still answers from its own results after
+    another batch's `prepare` finished, without classifying its texts again (the counts do not move)."""
+    first = [event(f"It was okay, parcel {i} came a day late", 3) for i in range(6)]
+    second = [event(f"Decent shop, order {i} was fine", 3) for i in range(6)]
+    classifier = TextAwareClassifier()
+    try:
+        batch = await classifier.prepare(first)
+        expected = [batch.classify(e) for e in first]
+        await classifier.prepare(second)
+        items, needed_model = classifier.stats.items, classifier.stats.needed_model
+        assert [batch.classify(e) for e in first] == expected
+        assert (classifier.stats.items, classifier.stats.needed_model) == (items, needed_model)
+        assert expected == [classifier.classify_inline(e) for e in first]
+    finally:
+        classifier.close()
