@@ -93,6 +93,8 @@ class _Partition:
     # stored whole in the checkpoint row (as before merchant rows existed).
     rewrite: bool = False
     deadlettered_upto: int = -1  # so a retried batch does not dead-letter the same record twice
+    # The checkpoint this member last read again from after records began past it (see `_read_again`).
+    sought_back_to: int | None = None
 
 
 class DetectorApp(Lifecycle):
@@ -279,6 +281,8 @@ class DetectorApp(Lifecycle):
                         await self._retry_load(tp)
                     continue
                 fresh = [r for r in records if r.offset >= partition.next_offset]
+                if fresh and fresh[0].offset > partition.next_offset and self._read_again(tp, partition, fresh[0]):
+                    continue
                 if fresh:
                     work.append((tp, partition, fresh))
             # Partitions are independent (own engine, own checkpoint row, own connection), so they run side by
@@ -294,6 +298,34 @@ class DetectorApp(Lifecycle):
                 if outcome:
                     done[tp] = partition.next_offset
         return done
+
+    def _read_again(self, tp: TopicPartition, partition: _Partition, first: Any) -> bool:
+        """Records begin past the checkpoint: True after seeking back to it (the batch is not processed).
+
+        A checkpoint must never move across records nobody processed: that would lose them. The consumer can read
+        ahead of the checkpoint when its position came from elsewhere than the checkpoint (the offset committed to
+        Kafka after a batch whose database commit a crash then lost, met in the long chaos run), so read again
+        from the checkpoint. If records still begin past it after that, the offsets really skip there (a compacted
+        topic, transaction markers, or retention deleted records the detector never read): go on, and say so.
+        """
+        if partition.sought_back_to == partition.next_offset:
+            log.error(
+                "offsets skip past the checkpoint: records there are gone",
+                partition=tp.partition,
+                checkpoint=partition.next_offset,
+                first_offset=first.offset,
+            )
+            partition.sought_back_to = None
+            return False
+        log.warning(
+            "records begin past the checkpoint: reading again from it",
+            partition=tp.partition,
+            checkpoint=partition.next_offset,
+            first_offset=first.offset,
+        )
+        partition.sought_back_to = partition.next_offset
+        self._seek(tp, partition.next_offset)
+        return True
 
     async def _process_or_recover(self, tp: TopicPartition, partition: _Partition, records: list[Any]) -> bool:
         """Process one partition's records; True once they are checkpointed, False after a recovery."""
